@@ -1,0 +1,98 @@
+/* Configuration shared by mpic-orchestrator and mpic-agent: one JSON file
+ * format (docs/config.md), validated completely at load. Every problem is
+ * reported as "FILE: KEY.PATH: what is wrong" and refuses the start. */
+#ifndef MPIC_CONFIG_H
+#define MPIC_CONFIG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "error.h"
+
+enum mpic_rir { MPIC_RIR_ARIN, MPIC_RIR_RIPE_NCC, MPIC_RIR_APNIC, MPIC_RIR_LACNIC, MPIC_RIR_AFRINIC };
+#define MPIC_RIR_COUNT 5
+
+/* "ARIN", "RIPE NCC", "APNIC", "LACNIC", "AFRINIC" (the Open MPIC spelling). */
+const char *mpic_rir_name(enum mpic_rir rir);
+/* Accepts the names above and "RIPE" (Boulder's spelling), case-insensitively. */
+int mpic_rir_parse(const char *s, enum mpic_rir *out);
+
+struct mpic_strv {
+    char **v;
+    size_t n;
+};
+
+struct mpic_perspective {
+    char *code;             /* e.g. "us-east-1": [a-z0-9-], 1..63 chars, unique */
+    char *name;             /* human readable, optional (NULL) */
+    enum mpic_rir rir;
+    struct mpic_strv too_close;  /* codes; symmetric (validated both ways) */
+    char *url;              /* agent base URL "https://host:port", required for the orchestrator */
+};
+
+struct mpic_tls_files {
+    char *ca;               /* CA that signs the peer's certificate */
+    char *cert;
+    char *key;
+};
+
+struct mpic_orchestrator_config {
+    char *listen_host;      /* "127.0.0.1", "::1", "0.0.0.0" */
+    uint16_t listen_port;
+    bool https;             /* tls.cert/tls.key given: serve clients over HTTPS */
+    char *tls_cert, *tls_key;
+    struct mpic_strv api_keys;          /* resolved secrets, at least one */
+    unsigned char *cohort_secret;       /* resolved secret, >= 16 bytes */
+    size_t cohort_secret_len;
+    struct mpic_tls_files agent_tls;    /* mutual TLS towards the agents */
+    unsigned default_perspective_count; /* <= number of perspectives, >= 2 */
+    unsigned max_attempts_cap;          /* >= 1 */
+    unsigned perspective_timeout_ms;    /* one agent call */
+    unsigned request_timeout_ms;        /* whole request, all attempts */
+    size_t max_body_bytes;
+};
+
+struct mpic_dns_config {
+    struct mpic_strv resolvers;  /* "IP" or "IP:PORT" or "[IPv6]:PORT"; default port 53 */
+    unsigned timeout_ms;         /* per query attempt */
+    unsigned tries;              /* attempts per query, >= 1 */
+};
+
+struct mpic_agent_config {
+    char *perspective;      /* own code; must match the CN of tls.cert */
+    char *listen_host;
+    uint16_t listen_port;
+    struct mpic_tls_files tls;   /* ca = the CA that signs orchestrator client certs */
+    struct mpic_dns_config dns;
+    unsigned check_timeout_ms;
+    size_t max_body_bytes;
+    bool allow_private_targets;
+};
+
+enum mpic_config_role { MPIC_ROLE_ORCHESTRATOR, MPIC_ROLE_AGENT };
+
+struct mpic_config {
+    char *path;
+    char *log_level;                     /* "debug" | "info" | "warn" | "error" */
+    struct mpic_strv caa_issuer_domains; /* default issuer domains, lower case */
+    bool caa_flag1_is_critical;          /* default true */
+    struct mpic_perspective *perspectives;
+    size_t n_perspectives;
+    bool has_orchestrator;
+    struct mpic_orchestrator_config orchestrator;
+    bool has_agent;
+    struct mpic_agent_config agent;
+};
+
+/* Loads and validates path for the given role (the role's section must be
+ * present; the other may be). Relative file paths are resolved against the
+ * config file's directory. Secrets are "env:NAME" or "file:PATH". */
+int mpic_config_load(const char *path, enum mpic_config_role role, struct mpic_config *out,
+                     struct mpic_error *err);
+void mpic_config_free(struct mpic_config *cfg);
+
+/* Index of the perspective with this code, or -1. */
+int mpic_config_find_perspective(const struct mpic_config *cfg, const char *code);
+
+#endif

@@ -1,0 +1,29 @@
+/* Reading answers: which records of a response answer (qname, qtype) once the
+ * CNAME chain that a recursive resolver puts in the answer section is
+ * followed. Pure: works on a parsed ldns_pkt, does no I/O. */
+#ifndef MPIC_DNSANSWER_H
+#define MPIC_DNSANSWER_H
+
+#include <ldns/ldns.h>
+#include <stddef.h>
+
+#include "config.h"
+#include "error.h"
+
+#define MPIC_DNS_MAX_CNAME_CHAIN 16
+
+struct mpic_dns_rrset {
+    ldns_rr_list *rrs;          /* clones of the matching records (owned); empty when none */
+    char *final_name;           /* owner name at the end of the chain, no trailing dot (owned) */
+    struct mpic_strv cname_chain; /* CNAME targets followed, absolute with trailing dot (owned) */
+};
+
+/* Follows CNAMEs from qname (no trailing dot needed; compared case-insensitively)
+ * through the answer section and collects the qtype records owned by the final
+ * name. A chain longer than MPIC_DNS_MAX_CNAME_CHAIN or a loop is an error.
+ * A chain that ends without qtype records yields an empty set (not an error). */
+int mpic_dns_answer_extract(const ldns_pkt *pkt, const char *qname, ldns_rr_type qtype,
+                            struct mpic_dns_rrset *out, struct mpic_error *err);
+void mpic_dns_rrset_free(struct mpic_dns_rrset *s);
+
+#endif

@@ -1,0 +1,24 @@
+/* The one logging convention of mpic: one line per event on stderr,
+ *   2026-11-28T16:50:00.123Z mpic-agent info event=caa_check trace=abc target=example.com ...
+ * i.e. a UTC timestamp, the program, the level, then logfmt key=value pairs.
+ * The event name comes first so that lines can be grepped by event; values
+ * that may hold spaces or quotes go through mpic_log_quote(). */
+#ifndef MPIC_LOG_H
+#define MPIC_LOG_H
+
+#include <stddef.h>
+
+enum mpic_log_level { MPIC_LOG_DEBUG, MPIC_LOG_INFO, MPIC_LOG_WARN, MPIC_LOG_ERROR };
+
+void mpic_log_init(const char *program, enum mpic_log_level min_level);
+int mpic_log_level_parse(const char *name, enum mpic_log_level *out);
+
+/* fmt continues the line after "event=NAME " and should be key=value pairs. */
+void mpic_log(enum mpic_log_level level, const char *event, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+/* Writes s as a logfmt value (quoted and escaped when needed, "-" for NULL)
+ * into buf and returns buf; values are truncated to fit. */
+const char *mpic_log_quote(const char *s, char *buf, size_t len);
+
+#endif

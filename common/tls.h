@@ -1,0 +1,25 @@
+/* TLS helpers shared by both daemons (OpenSSL 3). The agent channel is
+ * mutual TLS with a private CA: the CA proves "one of ours", the subject CN
+ * proves which perspective. */
+#ifndef MPIC_TLS_H
+#define MPIC_TLS_H
+
+#include <openssl/ssl.h>
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "config.h"
+#include "error.h"
+
+/* Server context, TLS >= 1.2. With client_ca set, a client certificate signed
+ * by that CA is mandatory (handshakes without one fail). */
+SSL_CTX *mpic_tls_server_ctx(const char *cert, const char *key, const char *client_ca, struct mpic_error *err);
+
+/* Subject CN of cert into buf; -1 when absent or not representable. */
+int mpic_tls_cert_cn(X509 *cert, char *buf, size_t len);
+int mpic_tls_cert_file_cn(const char *path, char *buf, size_t len, struct mpic_error *err);
+
+/* The first OpenSSL error queued, as text ("" when none); clears the queue. */
+const char *mpic_tls_last_error(char *buf, size_t len);
+
+#endif

@@ -1,0 +1,97 @@
+/* The Open MPIC v3.5 wire model (open-mpic-api.md) and the internal
+ * orchestrator<->agent messages, on jansson. Parsing validates and collects
+ * every problem; writers emit the exact key set and key order. */
+#ifndef MPIC_WIRE_H
+#define MPIC_WIRE_H
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "caa.h"
+#include "config.h"
+#include "error.h"
+#include "target.h"
+
+#define MPIC_AGENT_PROTOCOL 1
+
+enum mpic_check_type { MPIC_CHECK_CAA, MPIC_CHECK_DCV };
+const char *mpic_check_type_name(enum mpic_check_type t);
+
+struct mpic_caa_params {
+    bool present;                 /* caa_check_parameters was an object */
+    enum mpic_cert_type cert_type;
+    struct mpic_strv domains;     /* v == NULL: not given (use the configured default) */
+    char *account_uri;            /* extension (RFC 8657); NULL when absent */
+    char *validation_method;      /* extension (RFC 8657 label); NULL when absent */
+};
+
+struct mpic_request {
+    enum mpic_check_type check_type;
+    char *target;                 /* as sent */
+    struct mpic_target target_info;
+    bool has_orchestration;       /* orchestration_parameters was an object */
+    long perspective_count, quorum_count, max_attempts;   /* 0 = absent */
+    char *trace_identifier;       /* NULL when absent or null */
+    struct mpic_caa_params caa;
+};
+
+/* Server-side limits a request is validated against. */
+struct mpic_request_limits {
+    unsigned n_perspectives;
+    unsigned default_perspective_count;
+    unsigned max_attempts_cap;
+};
+
+/* The orchestration a valid request resolves to. */
+struct mpic_orchestration {
+    unsigned perspective_count, quorum_count, max_attempts;
+};
+
+/* Parses a client request body. On success returns 0 with *out filled and
+ * *orch resolved (defaults applied, attempts capped). On failure returns -1
+ * and appends one {"issue_type","message"} object per problem to issues. */
+int mpic_request_parse(const char *body, size_t len, const struct mpic_request_limits *lim,
+                       struct mpic_request *out, struct mpic_orchestration *orch, json_t *issues);
+void mpic_request_free(struct mpic_request *r);
+
+void mpic_issue_add(json_t *issues, const char *type, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+/* {"error":"request-validation-failed","validation_issues":issues}; steals issues. */
+json_t *mpic_validation_failed_body(json_t *issues);
+
+/* Orchestrator -> agent: {"protocol":1,"check_type","domain_or_ip_target",
+ * "trace_identifier","caa_check_parameters":{...}} with caa_domains resolved. */
+json_t *mpic_agent_request_json(const struct mpic_request *r, const struct mpic_strv *caa_domains);
+int mpic_agent_request_parse(const char *body, size_t len, struct mpic_request *out, struct mpic_error *err);
+
+/* Pieces of a check_response, in the exact order of the contract. */
+json_t *mpic_error_list_json(const char *type, const char *message);     /* [{"error_type","error_message"}] */
+json_t *mpic_caa_details_json(int record_present, const char *found_at, const struct mpic_strv *records);
+json_t *mpic_check_response_json(bool completed, bool passed, json_t *errors, int64_t timestamp_ns,
+                                 enum mpic_check_type t, json_t *details);   /* steals errors, details */
+json_t *mpic_perspective_json(const char *code, json_t *check_response);    /* steals check_response */
+
+/* Agent -> orchestrator: {"protocol":1,"perspective_code","check_response"}. */
+json_t *mpic_agent_response_json(const char *code, json_t *check_response); /* steals */
+/* Validates an agent's reply strictly (protocol, code, every key and type) and
+ * returns a freshly built check_response in canonical order, or NULL with err. */
+json_t *mpic_agent_response_parse(const char *body, size_t len, const char *expected_code,
+                                  enum mpic_check_type t, struct mpic_error *err);
+
+struct mpic_response_fields {
+    bool mpic_completed;
+    const struct mpic_request *request;
+    struct mpic_orchestration actual;   /* perspective_count, quorum_count; max_attempts = attempts made */
+    bool is_valid;
+    json_t *perspectives;               /* stolen */
+    json_t *previous_attempts;          /* stolen; NULL -> null */
+};
+json_t *mpic_response_json(const struct mpic_response_fields *f);
+
+/* Serialises compactly, in insertion order. malloc'd. */
+char *mpic_json_dump(const json_t *j);
+
+int64_t mpic_now_ns(void);
+
+#endif

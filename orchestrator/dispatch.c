@@ -1,0 +1,288 @@
+#include "dispatch.h"
+
+#include <curl/curl.h>
+#include <openssl/ssl.h>
+#include <openssl/x509.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "log.h"
+#include "tls.h"
+
+#define MAX_REPLY_BYTES (4u << 20)
+
+struct mpic_dispatch {
+    struct event_base *base;
+    CURLM *multi;
+    struct event *timer;
+    struct mpic_tls_files tls;
+    int ssl_ex_index;   /* SSL_CTX ex-data slot holding the expected perspective code */
+    unsigned active;
+};
+
+struct mpic_call {
+    struct mpic_dispatch *d;
+    CURL *easy;
+    struct curl_slist *headers;
+    char *url, *body;
+    const char *expected_code;   /* the config's string: it outlives cached connections */
+    char *reply;
+    size_t reply_len;
+    bool too_large;
+    mpic_call_cb cb;
+    void *arg;
+    char curl_error[CURL_ERROR_SIZE];
+};
+
+/* Per-socket watcher registered with curl through CURLMOPT_SOCKETFUNCTION. */
+struct sock_watch {
+    struct event *ev;
+};
+
+static int ex_index_of_dispatch = -1;
+
+static void call_free(struct mpic_call *c)
+{
+    curl_slist_free_all(c->headers);
+    free(c->url);
+    free(c->body);
+    free(c->reply);
+    free(c);
+}
+
+static void finish_call(struct mpic_dispatch *d, CURL *easy, CURLcode rc)
+{
+    struct mpic_call *c = NULL;
+    curl_easy_getinfo(easy, CURLINFO_PRIVATE, (char **)&c);
+    curl_multi_remove_handle(d->multi, easy);
+    d->active--;
+    long status = 0;
+    curl_easy_getinfo(easy, CURLINFO_RESPONSE_CODE, &status);
+    char error[CURL_ERROR_SIZE + 64];
+    const char *e = NULL;
+    if (c->too_large) {
+        snprintf(error, sizeof error, "agent reply larger than %u bytes", MAX_REPLY_BYTES);
+        e = error;
+    } else if (rc != CURLE_OK) {
+        snprintf(error, sizeof error, "%s", c->curl_error[0] ? c->curl_error : curl_easy_strerror(rc));
+        e = error;
+    }
+    c->cb(e ? 0 : status, c->reply ? c->reply : "", c->reply_len, e, c->arg);
+    curl_easy_cleanup(easy);
+    call_free(c);
+}
+
+static void drain_messages(struct mpic_dispatch *d)
+{
+    CURLMsg *m;
+    int left;
+    while ((m = curl_multi_info_read(d->multi, &left)) != NULL)
+        if (m->msg == CURLMSG_DONE)
+            finish_call(d, m->easy_handle, m->data.result);
+}
+
+static void on_socket_event(evutil_socket_t fd, short what, void *arg)
+{
+    struct mpic_dispatch *d = arg;
+    int flags = (what & EV_READ ? CURL_CSELECT_IN : 0) | (what & EV_WRITE ? CURL_CSELECT_OUT : 0);
+    int running;
+    curl_multi_socket_action(d->multi, fd, flags, &running);
+    drain_messages(d);
+}
+
+static void on_timer(evutil_socket_t fd, short what, void *arg)
+{
+    struct mpic_dispatch *d = arg;
+    int running;
+    curl_multi_socket_action(d->multi, CURL_SOCKET_TIMEOUT, 0, &running);
+    drain_messages(d);
+}
+
+static int socket_cb(CURL *easy, curl_socket_t s, int what, void *userp, void *socketp)
+{
+    struct mpic_dispatch *d = userp;
+    struct sock_watch *w = socketp;
+    if (what == CURL_POLL_REMOVE) {
+        if (w != NULL) {
+            event_free(w->ev);
+            free(w);
+            curl_multi_assign(d->multi, s, NULL);
+        }
+        return 0;
+    }
+    short kind = EV_PERSIST | (what & CURL_POLL_IN ? EV_READ : 0) | (what & CURL_POLL_OUT ? EV_WRITE : 0);
+    if (w == NULL) {
+        w = calloc(1, sizeof *w);
+        if (w == NULL)
+            return -1;
+        curl_multi_assign(d->multi, s, w);
+    } else {
+        event_free(w->ev);
+    }
+    w->ev = event_new(d->base, s, kind, on_socket_event, d);
+    return w->ev != NULL && event_add(w->ev, NULL) == 0 ? 0 : -1;
+}
+
+static int timer_cb(CURLM *multi, long timeout_ms, void *userp)
+{
+    struct mpic_dispatch *d = userp;
+    if (timeout_ms < 0) {
+        evtimer_del(d->timer);
+        return 0;
+    }
+    struct timeval tv = { timeout_ms / 1000, (timeout_ms % 1000) * 1000 };
+    return evtimer_add(d->timer, &tv);
+}
+
+static size_t write_cb(char *data, size_t size, size_t nmemb, void *userp)
+{
+    struct mpic_call *c = userp;
+    size_t n = size * nmemb;
+    if (c->reply_len + n > MAX_REPLY_BYTES) {
+        c->too_large = true;
+        return 0;   /* aborts the transfer */
+    }
+    char *p = realloc(c->reply, c->reply_len + n + 1);
+    if (p == NULL)
+        return 0;
+    memcpy(p + c->reply_len, data, n);
+    c->reply = p;
+    c->reply_len += n;
+    p[c->reply_len] = '\0';
+    return n;
+}
+
+/* Runs after OpenSSL's own chain check, for each certificate of the chain:
+ * the leaf must name the perspective this connection was opened for. */
+static int verify_identity(int ok, X509_STORE_CTX *store)
+{
+    if (!ok || X509_STORE_CTX_get_error_depth(store) != 0)
+        return ok;
+    SSL *ssl = X509_STORE_CTX_get_ex_data(store, SSL_get_ex_data_X509_STORE_CTX_idx());
+    const char *expected = SSL_CTX_get_ex_data(SSL_get_SSL_CTX(ssl), ex_index_of_dispatch);
+    char cn[256];
+    if (expected == NULL || mpic_tls_cert_cn(X509_STORE_CTX_get_current_cert(store), cn, sizeof cn) != 0 ||
+        strcmp(cn, expected) != 0) {
+        mpic_log(MPIC_LOG_WARN, "agent_identity_mismatch", "expected=%s", expected ? expected : "-");
+        X509_STORE_CTX_set_error(store, X509_V_ERR_APPLICATION_VERIFICATION);
+        return 0;
+    }
+    return 1;
+}
+
+/* curl creates one SSL_CTX per connection and hands it to us before the
+ * handshake; connections are keyed by host and port, so an identity checked
+ * here holds for every later request reusing the connection. */
+static CURLcode ssl_ctx_cb(CURL *easy, void *ssl_ctx, void *userp)
+{
+    struct mpic_call *c = userp;
+    SSL_CTX *ctx = ssl_ctx;
+    SSL_CTX_set_ex_data(ctx, ex_index_of_dispatch, (void *)c->expected_code);
+    SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, verify_identity);
+    return CURLE_OK;
+}
+
+struct mpic_dispatch *mpic_dispatch_new(struct event_base *base, const struct mpic_tls_files *tls,
+                                        struct mpic_error *err)
+{
+    if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
+        mpic_error_set(err, "curl_global_init failed");
+        return NULL;
+    }
+    if (ex_index_of_dispatch < 0)
+        ex_index_of_dispatch = SSL_CTX_get_ex_new_index(0, NULL, NULL, NULL, NULL);
+    struct mpic_dispatch *d = calloc(1, sizeof *d);
+    if (d == NULL) {
+        mpic_error_set(err, "out of memory");
+        return NULL;
+    }
+    d->base = base;
+    d->tls = *tls;   /* borrowed strings: the config outlives the dispatcher */
+    d->multi = curl_multi_init();
+    d->timer = evtimer_new(base, on_timer, d);
+    if (d->multi == NULL || d->timer == NULL) {
+        mpic_dispatch_free(d);
+        mpic_error_set(err, "cannot create the agent client");
+        return NULL;
+    }
+    curl_multi_setopt(d->multi, CURLMOPT_SOCKETFUNCTION, socket_cb);
+    curl_multi_setopt(d->multi, CURLMOPT_SOCKETDATA, d);
+    curl_multi_setopt(d->multi, CURLMOPT_TIMERFUNCTION, timer_cb);
+    curl_multi_setopt(d->multi, CURLMOPT_TIMERDATA, d);
+    curl_multi_setopt(d->multi, CURLMOPT_MAXCONNECTS, 256L);
+    return d;
+}
+
+void mpic_dispatch_free(struct mpic_dispatch *d)
+{
+    if (d == NULL)
+        return;
+    if (d->multi != NULL)
+        curl_multi_cleanup(d->multi);
+    if (d->timer != NULL)
+        event_free(d->timer);
+    free(d);
+    curl_global_cleanup();
+}
+
+struct mpic_call *mpic_dispatch_post(struct mpic_dispatch *d, const struct mpic_perspective *p, const char *path,
+                                     const char *body, unsigned timeout_ms, mpic_call_cb cb, void *arg)
+{
+    struct mpic_call *c = calloc(1, sizeof *c);
+    if (c == NULL)
+        return NULL;
+    size_t ulen = strlen(p->url) + strlen(path) + 1;
+    c->d = d;
+    c->cb = cb;
+    c->arg = arg;
+    c->url = malloc(ulen);
+    c->body = strdup(body);
+    c->expected_code = p->code;
+    c->easy = curl_easy_init();
+    c->headers = curl_slist_append(NULL, "Content-Type: application/json");
+    if (c->url == NULL || c->body == NULL || c->easy == NULL || c->headers == NULL)
+        goto fail;
+    snprintf(c->url, ulen, "%s%s", p->url, path);
+    CURL *e = c->easy;
+    curl_easy_setopt(e, CURLOPT_URL, c->url);
+    curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "https");
+    curl_easy_setopt(e, CURLOPT_POSTFIELDS, c->body);
+    curl_easy_setopt(e, CURLOPT_HTTPHEADER, c->headers);
+    curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, write_cb);
+    curl_easy_setopt(e, CURLOPT_WRITEDATA, c);
+    curl_easy_setopt(e, CURLOPT_PRIVATE, c);
+    curl_easy_setopt(e, CURLOPT_ERRORBUFFER, c->curl_error);
+    curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, (long)timeout_ms);
+    curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, (long)timeout_ms);
+    curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
+    curl_easy_setopt(e, CURLOPT_FOLLOWLOCATION, 0L);
+    curl_easy_setopt(e, CURLOPT_HTTP_VERSION, CURL_HTTP_VERSION_1_1);
+    curl_easy_setopt(e, CURLOPT_SSLVERSION, (long)CURL_SSLVERSION_TLSv1_2);
+    curl_easy_setopt(e, CURLOPT_CAINFO, d->tls.ca);
+    curl_easy_setopt(e, CURLOPT_CAPATH, NULL);
+    curl_easy_setopt(e, CURLOPT_SSLCERT, d->tls.cert);
+    curl_easy_setopt(e, CURLOPT_SSLKEY, d->tls.key);
+    curl_easy_setopt(e, CURLOPT_SSL_VERIFYPEER, 1L);
+    curl_easy_setopt(e, CURLOPT_SSL_VERIFYHOST, 2L);
+    curl_easy_setopt(e, CURLOPT_SSL_CTX_FUNCTION, ssl_ctx_cb);
+    curl_easy_setopt(e, CURLOPT_SSL_CTX_DATA, c);
+    curl_easy_setopt(e, CURLOPT_PROXY, "");   /* never through an environment proxy */
+    if (curl_multi_add_handle(d->multi, e) != CURLM_OK)
+        goto fail;
+    d->active++;
+    return c;
+fail:
+    if (c->easy != NULL)
+        curl_easy_cleanup(c->easy);
+    call_free(c);
+    return NULL;
+}
+
+void mpic_call_cancel(struct mpic_call *c)
+{
+    curl_multi_remove_handle(c->d->multi, c->easy);
+    c->d->active--;
+    curl_easy_cleanup(c->easy);
+    call_free(c);
+}

@@ -1,0 +1,270 @@
+/* Each attempt asks one cohort and waits for every member (or its deadline);
+ * a later attempt never reuses an earlier attempt's corroborations (BR
+ * 3.2.2.9), it only reports them in previous_attempt_results. */
+#include "job.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "log.h"
+#include "quorum.h"
+
+#define AGENT_CHECK_PATH "/v1/check"
+#define MIN_CALL_MS 50
+
+struct slot {
+    struct mpic_job *job;
+    size_t perspective;          /* index into cfg->perspectives */
+    struct mpic_call *call;      /* non-NULL while pending */
+    json_t *entry;               /* {"perspective_code","check_response"} once done */
+    struct mpic_perspective_outcome outcome;
+    int64_t started_ns;
+};
+
+struct mpic_job {
+    struct mpic_job_env env;
+    struct mpic_request req;
+    struct mpic_orchestration orch;
+    size_t *cohorts, n_cohorts;
+    unsigned attempt;            /* 0-based index of the running attempt */
+    struct slot *slots;          /* perspective_count of them, for the running attempt */
+    unsigned pending;
+    json_t *previous;            /* array of arrays, NULL until a second attempt starts */
+    struct event *deadline;
+    struct event *kick;          /* finishes an attempt none of whose calls could start */
+    bool deadline_passed;
+    int64_t started_ns;
+    mpic_job_done_cb cb;
+    void *arg;
+};
+
+static const struct mpic_perspective *slot_perspective(const struct slot *s)
+{
+    return &s->job->env.cfg->perspectives[s->perspective];
+}
+
+static void log_slot(const struct slot *s, const char *reason)
+{
+    const struct mpic_job *j = s->job;
+    char tr[600], t[600], r[600];
+    mpic_log(MPIC_LOG_INFO, "perspective_result",
+             "trace=%s target=%s check_type=%s attempt=%u perspective=%s rir=%s completed=%s passed=%s"
+             " latency_ms=%lld reason=%s",
+             mpic_log_quote(j->req.trace_identifier, tr, sizeof tr), mpic_log_quote(j->req.target, t, sizeof t),
+             mpic_check_type_name(j->req.check_type), j->attempt + 1, slot_perspective(s)->code,
+             mpic_rir_name(slot_perspective(s)->rir), s->outcome.completed ? "true" : "false",
+             s->outcome.passed ? "true" : "false", (long long)((mpic_now_ns() - s->started_ns) / 1000000),
+             mpic_log_quote(reason, r, sizeof r));
+}
+
+static void slot_fail(struct slot *s, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void slot_fail(struct slot *s, const char *fmt, ...)
+{
+    char msg[700];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    json_t *cr = mpic_check_response_json(false, false,
+                                          mpic_error_list_json("mpic_error:coordinator:remote_check", msg),
+                                          mpic_now_ns(), s->job->req.check_type, mpic_caa_details_json(-1, NULL, NULL));
+    s->entry = mpic_perspective_json(slot_perspective(s)->code, cr);
+    s->outcome.completed = false;
+    s->outcome.passed = false;
+    log_slot(s, msg);
+}
+
+static void finish_attempt(struct mpic_job *j);
+
+static void on_agent_reply(long status, const char *body, size_t len, const char *error, void *arg)
+{
+    struct slot *s = arg;
+    struct mpic_job *j = s->job;
+    s->call = NULL;
+    if (error != NULL) {
+        slot_fail(s, "perspective %s could not be reached: %s", slot_perspective(s)->code, error);
+    } else if (status != 200) {
+        slot_fail(s, "perspective %s answered HTTP status %ld", slot_perspective(s)->code, status);
+    } else {
+        struct mpic_error err;
+        json_t *cr = mpic_agent_response_parse(body, len, slot_perspective(s)->code, j->req.check_type, &err);
+        if (cr == NULL) {
+            slot_fail(s, "perspective %s sent an unusable reply: %s", slot_perspective(s)->code, err.msg);
+        } else {
+            s->outcome.completed = json_is_true(json_object_get(cr, "check_completed"));
+            s->outcome.passed = json_is_true(json_object_get(cr, "check_passed"));
+            json_t *errs = json_object_get(cr, "errors");
+            const char *why = json_string_value(json_object_get(json_array_get(errs, 0), "error_message"));
+            s->entry = mpic_perspective_json(slot_perspective(s)->code, cr);
+            log_slot(s, why ? why : s->outcome.passed ? "passed" : "not passed");
+        }
+    }
+    if (--j->pending == 0)
+        finish_attempt(j);
+}
+
+static unsigned remaining_ms(const struct mpic_job *j)
+{
+    int64_t used = (mpic_now_ns() - j->started_ns) / 1000000;
+    int64_t left = (int64_t)j->env.cfg->orchestrator.request_timeout_ms - used;
+    return left < MIN_CALL_MS ? MIN_CALL_MS : (unsigned)left;
+}
+
+static void start_attempt(struct mpic_job *j)
+{
+    const struct mpic_orchestrator_config *oc = &j->env.cfg->orchestrator;
+    unsigned count = j->orch.perspective_count;
+    const size_t *cohort = j->cohorts + (size_t)(j->attempt % j->n_cohorts) * count;
+    const struct mpic_strv *doms = j->req.caa.domains.v ? &j->req.caa.domains : &j->env.cfg->caa_issuer_domains;
+    json_t *msg = mpic_agent_request_json(&j->req, doms);
+    char *body = mpic_json_dump(msg);
+    json_decref(msg);
+    unsigned timeout = oc->perspective_timeout_ms < remaining_ms(j) ? oc->perspective_timeout_ms : remaining_ms(j);
+    j->pending = count;
+    for (unsigned i = 0; i < count; i++) {
+        struct slot *s = &j->slots[i];
+        memset(s, 0, sizeof *s);
+        s->job = j;
+        s->perspective = cohort[i];
+        s->outcome.rir = slot_perspective(s)->rir;
+        s->started_ns = mpic_now_ns();
+        s->call = body ? mpic_dispatch_post(j->env.dispatch, slot_perspective(s), AGENT_CHECK_PATH, body, timeout,
+                                            on_agent_reply, s)
+                       : NULL;
+        if (s->call == NULL) {
+            slot_fail(s, "perspective %s could not be called: cannot start the request", slot_perspective(s)->code);
+            j->pending--;
+        }
+    }
+    free(body);
+    if (j->pending == 0)
+        event_active(j->kick, EV_TIMEOUT, 0);   /* finish from the loop, never inside mpic_job_start */
+}
+
+static json_t *attempt_entries(struct mpic_job *j)
+{
+    json_t *a = json_array();
+    for (unsigned i = 0; i < j->orch.perspective_count; i++) {
+        json_array_append_new(a, j->slots[i].entry);
+        j->slots[i].entry = NULL;
+    }
+    return a;
+}
+
+static void job_free(struct mpic_job *j)
+{
+    for (unsigned i = 0; i < j->orch.perspective_count; i++) {
+        if (j->slots[i].call != NULL)
+            mpic_call_cancel(j->slots[i].call);
+        json_decref(j->slots[i].entry);
+    }
+    if (j->deadline != NULL)
+        event_free(j->deadline);
+    if (j->kick != NULL)
+        event_free(j->kick);
+    json_decref(j->previous);
+    mpic_request_free(&j->req);
+    free(j->slots);
+    free(j->cohorts);
+    free(j);
+}
+
+static void finish_attempt(struct mpic_job *j)
+{
+    unsigned count = j->orch.perspective_count;
+    struct mpic_perspective_outcome outcomes[count];
+    for (unsigned i = 0; i < count; i++)
+        outcomes[i] = j->slots[i].outcome;
+    struct mpic_quorum_result q = mpic_quorum_evaluate(outcomes, count, j->orch.quorum_count);
+    bool last = q.is_valid || j->attempt + 1 >= j->orch.max_attempts || j->deadline_passed;
+    if (!last) {
+        if (j->previous == NULL)
+            j->previous = json_array();
+        json_array_append_new(j->previous, attempt_entries(j));
+        j->attempt++;
+        start_attempt(j);
+        return;
+    }
+    char tr[600], t[600];
+    mpic_log(MPIC_LOG_INFO, "mpic_result",
+             "trace=%s target=%s check_type=%s is_valid=%s mpic_completed=%s quorum=%u/%u required=%u"
+             " passing_rirs=%u attempts=%u latency_ms=%lld",
+             mpic_log_quote(j->req.trace_identifier, tr, sizeof tr), mpic_log_quote(j->req.target, t, sizeof t),
+             mpic_check_type_name(j->req.check_type), q.is_valid ? "true" : "false",
+             q.mpic_completed ? "true" : "false", q.passed, count, j->orch.quorum_count, q.passing_rirs,
+             j->attempt + 1, (long long)((mpic_now_ns() - j->started_ns) / 1000000));
+    struct mpic_response_fields f = {
+        .mpic_completed = q.mpic_completed,
+        .request = &j->req,
+        .actual = { count, j->orch.quorum_count, j->attempt + 1 },
+        .is_valid = q.is_valid,
+        .perspectives = attempt_entries(j),
+        .previous_attempts = j->previous,
+    };
+    j->previous = NULL;
+    json_t *resp = mpic_response_json(&f);
+    mpic_job_done_cb cb = j->cb;
+    void *arg = j->arg;
+    job_free(j);
+    cb(resp, arg);
+}
+
+static void on_deadline(evutil_socket_t fd, short what, void *arg)
+{
+    struct mpic_job *j = arg;
+    j->deadline_passed = true;
+    for (unsigned i = 0; i < j->orch.perspective_count; i++) {
+        struct slot *s = &j->slots[i];
+        if (s->call == NULL)
+            continue;
+        mpic_call_cancel(s->call);
+        s->call = NULL;
+        slot_fail(s, "perspective %s did not answer within the request deadline of %u ms", slot_perspective(s)->code,
+                  j->env.cfg->orchestrator.request_timeout_ms);
+        j->pending--;
+    }
+    if (j->pending == 0)
+        finish_attempt(j);
+}
+
+static void on_kick(evutil_socket_t fd, short what, void *arg)
+{
+    finish_attempt(arg);
+}
+
+struct mpic_job *mpic_job_start(const struct mpic_job_env *env, struct mpic_request *req,
+                                const struct mpic_orchestration *orch, size_t *cohorts, size_t n_cohorts,
+                                mpic_job_done_cb cb, void *arg)
+{
+    struct mpic_job *j = calloc(1, sizeof *j);
+    if (j == NULL)
+        return NULL;
+    j->env = *env;
+    j->req = *req;
+    memset(req, 0, sizeof *req);
+    j->orch = *orch;
+    j->cohorts = cohorts;
+    j->n_cohorts = n_cohorts;
+    j->cb = cb;
+    j->arg = arg;
+    j->started_ns = mpic_now_ns();
+    j->slots = calloc(orch->perspective_count, sizeof *j->slots);
+    j->deadline = evtimer_new(env->base, on_deadline, j);
+    j->kick = evtimer_new(env->base, on_kick, j);
+    if (j->slots == NULL || j->deadline == NULL || j->kick == NULL) {
+        job_free(j);
+        return NULL;
+    }
+    unsigned ms = env->cfg->orchestrator.request_timeout_ms;
+    struct timeval tv = { ms / 1000, (ms % 1000) * 1000 };
+    evtimer_add(j->deadline, &tv);
+    start_attempt(j);
+    return j;
+}
+
+void mpic_job_cancel(struct mpic_job *j)
+{
+    job_free(j);
+}

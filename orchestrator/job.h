@@ -1,0 +1,32 @@
+/* One MPIC request in flight: attempts over successive cohorts, parallel
+ * agent calls, quorum, deadlines, and the final Open MPIC response. */
+#ifndef MPIC_JOB_H
+#define MPIC_JOB_H
+
+#include <event2/event.h>
+#include <jansson.h>
+
+#include "config.h"
+#include "dispatch.h"
+#include "wire.h"
+
+struct mpic_job_env {
+    const struct mpic_config *cfg;
+    struct event_base *base;
+    struct mpic_dispatch *dispatch;
+};
+
+/* response is stolen by the callback. Called exactly once, from the loop,
+ * unless the job is cancelled. */
+typedef void (*mpic_job_done_cb)(json_t *response, void *arg);
+
+struct mpic_job;
+
+/* Takes ownership of *req (zeroed on return) and of cohorts (malloc'd,
+ * n_cohorts * orch->perspective_count indices into cfg->perspectives). */
+struct mpic_job *mpic_job_start(const struct mpic_job_env *env, struct mpic_request *req,
+                                const struct mpic_orchestration *orch, size_t *cohorts, size_t n_cohorts,
+                                mpic_job_done_cb cb, void *arg);
+void mpic_job_cancel(struct mpic_job *j);
+
+#endif

@@ -1,0 +1,358 @@
+/* mpic-orchestrator: the Open MPIC API endpoint. Authenticates the caller,
+ * validates the request completely, picks the cohorts, and hands the request
+ * to a job (job.c) that corroborates it with the perspective agents. */
+#include <errno.h>
+#include <event2/buffer.h>
+#include <event2/bufferevent_ssl.h>
+#include <event2/event.h>
+#include <event2/http.h>
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
+#include <openssl/ssl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cohort.h"
+#include "config.h"
+#include "dispatch.h"
+#include "job.h"
+#include "log.h"
+#include "tls.h"
+#include "wire.h"
+
+#define KEY_DIGEST_LEN 32
+
+struct pending;
+
+struct orchestrator {
+    struct mpic_config cfg;
+    struct event_base *base;
+    struct evhttp *http;
+    SSL_CTX *ssl_ctx;                  /* client-facing HTTPS, when configured */
+    struct mpic_dispatch *dispatch;
+    unsigned char (*key_digests)[KEY_DIGEST_LEN];
+    struct event *sigterm, *sigint;
+    struct pending *pending;           /* requests waiting for their job */
+};
+
+/* A client request whose job is running. */
+struct pending {
+    struct orchestrator *o;
+    struct evhttp_request *req;
+    struct mpic_job *job;
+    struct pending *prev, *next;
+};
+
+static void send_json(struct evhttp_request *req, int code, const char *reason, json_t *body)
+{
+    char *text = mpic_json_dump(body);
+    struct evbuffer *buf = evbuffer_new();
+    if (text != NULL && buf != NULL) {
+        evbuffer_add(buf, text, strlen(text));
+        evhttp_add_header(evhttp_request_get_output_headers(req), "Content-Type", "application/json");
+        evhttp_send_reply(req, code, reason, buf);
+    } else {
+        evhttp_send_error(req, 500, "out of memory");
+    }
+    if (buf != NULL)
+        evbuffer_free(buf);
+    free(text);
+    json_decref(body);
+}
+
+static void send_message(struct evhttp_request *req, int code, const char *reason, const char *message)
+{
+    send_json(req, code, reason, json_pack("{s:s}", "message", message));
+}
+
+static void digest(const char *s, size_t len, unsigned char out[KEY_DIGEST_LEN])
+{
+    unsigned int n = KEY_DIGEST_LEN;
+    EVP_Digest(s, len, out, &n, EVP_sha256(), NULL);
+}
+
+/* Compares digests so the time taken does not depend on where, or whether,
+ * the presented key differs from a configured one, nor on its length. */
+static bool api_key_ok(const struct orchestrator *o, const char *presented)
+{
+    if (presented == NULL)
+        return false;
+    unsigned char d[KEY_DIGEST_LEN];
+    digest(presented, strlen(presented), d);
+    int match = 0;
+    for (size_t i = 0; i < o->cfg.orchestrator.api_keys.n; i++)
+        match |= CRYPTO_memcmp(d, o->key_digests[i], KEY_DIGEST_LEN) == 0;
+    return match;
+}
+
+static void pending_unlink(struct pending *p)
+{
+    if (p->prev != NULL)
+        p->prev->next = p->next;
+    else
+        p->o->pending = p->next;
+    if (p->next != NULL)
+        p->next->prev = p->prev;
+}
+
+static void on_job_done(json_t *response, void *arg)
+{
+    struct pending *p = arg;
+    pending_unlink(p);
+    send_json(p->req, 200, "OK", response);
+    free(p);
+}
+
+static void reject(struct evhttp_request *req, json_t *issues)
+{
+    char buf[600];
+    json_t *first = json_array_get(issues, 0);
+    mpic_log(MPIC_LOG_INFO, "request_rejected", "issues=%zu first=%s", json_array_size(issues),
+             mpic_log_quote(json_string_value(json_object_get(first, "issue_type")), buf, sizeof buf));
+    send_json(req, 400, "Bad Request", mpic_validation_failed_body(issues));
+}
+
+static void handle_mpic(struct orchestrator *o, struct evhttp_request *req)
+{
+    const struct mpic_orchestrator_config *oc = &o->cfg.orchestrator;
+    struct evbuffer *in = evhttp_request_get_input_buffer(req);
+    size_t len = evbuffer_get_length(in);
+    const char *body = len ? (const char *)evbuffer_pullup(in, (ev_ssize_t)len) : "";
+    struct mpic_request_limits lim = { (unsigned)o->cfg.n_perspectives, oc->default_perspective_count,
+                                       oc->max_attempts_cap };
+    struct mpic_request r;
+    struct mpic_orchestration orch;
+    json_t *issues = json_array();
+    if (mpic_request_parse(body, len, &lim, &r, &orch, issues) != 0) {
+        mpic_request_free(&r);
+        reject(req, issues);
+        return;
+    }
+    size_t *cohorts = calloc(o->cfg.n_perspectives, sizeof *cohorts);
+    size_t n_cohorts = cohorts ? mpic_cohorts_build(o->cfg.perspectives, o->cfg.n_perspectives,
+                                                    oc->cohort_secret, oc->cohort_secret_len, r.target,
+                                                    orch.perspective_count, cohorts)
+                               : 0;
+    if (n_cohorts == 0) {
+        free(cohorts);
+        mpic_request_free(&r);
+        if (cohorts == NULL) {
+            json_decref(issues);
+            send_message(req, 500, "Internal Server Error", "out of memory");
+            return;
+        }
+        mpic_issue_add(issues, "invalid-perspective-count",
+                       "no cohort of %u perspectives can be formed from the %zu configured perspectives under the"
+                       " RIR diversity and distance rules", orch.perspective_count, o->cfg.n_perspectives);
+        reject(req, issues);
+        return;
+    }
+    json_decref(issues);
+    struct pending *p = calloc(1, sizeof *p);
+    struct mpic_job_env env = { &o->cfg, o->base, o->dispatch };
+    if (p != NULL) {
+        p->o = o;
+        p->req = req;
+        p->job = mpic_job_start(&env, &r, &orch, cohorts, n_cohorts, on_job_done, p);
+    }
+    if (p == NULL || p->job == NULL) {
+        if (p == NULL)
+            free(cohorts);
+        free(p);
+        mpic_request_free(&r);
+        send_message(req, 500, "Internal Server Error", "cannot start the request");
+        return;
+    }
+    p->next = o->pending;
+    if (o->pending != NULL)
+        o->pending->prev = p;
+    o->pending = p;
+}
+
+/* "/v1/mpic", "/mpic", each with or without one trailing slash. */
+static bool is_mpic_path(const char *path)
+{
+    if (path == NULL)
+        return false;
+    size_t n = strlen(path);
+    if (n > 1 && path[n - 1] == '/')
+        n--;
+    return (n == 8 && strncmp(path, "/v1/mpic", 8) == 0) || (n == 5 && strncmp(path, "/mpic", 5) == 0);
+}
+
+static void on_request(struct evhttp_request *req, void *arg)
+{
+    struct orchestrator *o = arg;
+    const char *path = evhttp_uri_get_path(evhttp_request_get_evhttp_uri(req));
+    enum evhttp_cmd_type method = evhttp_request_get_command(req);
+    if (path != NULL && strcmp(path, "/healthz") == 0 && method == EVHTTP_REQ_GET) {
+        send_json(req, 200, "OK", json_pack("{s:s, s:i}", "status", "ok", "perspectives",
+                                            (int)o->cfg.n_perspectives));
+        return;
+    }
+    if (!is_mpic_path(path)) {
+        send_message(req, 404, "Not Found", "Not Found");
+        return;
+    }
+    if (!api_key_ok(o, evhttp_find_header(evhttp_request_get_input_headers(req), "x-api-key"))) {
+        send_message(req, 403, "Forbidden", "Forbidden");
+        return;
+    }
+    if (method != EVHTTP_REQ_POST) {
+        evhttp_add_header(evhttp_request_get_output_headers(req), "Allow", "POST");
+        send_message(req, 405, "Method Not Allowed", "use POST");
+        return;
+    }
+    handle_mpic(o, req);
+}
+
+static struct bufferevent *make_ssl_bev(struct event_base *base, void *arg)
+{
+    struct orchestrator *o = arg;
+    SSL *ssl = SSL_new(o->ssl_ctx);
+    if (ssl == NULL)
+        return NULL;
+    struct bufferevent *bev = bufferevent_openssl_socket_new(base, -1, ssl, BUFFEREVENT_SSL_ACCEPTING,
+                                                             BEV_OPT_CLOSE_ON_FREE);
+    if (bev != NULL)
+        bufferevent_openssl_set_allow_dirty_shutdown(bev, 1);
+    return bev;
+}
+
+static void on_signal(evutil_socket_t sig, short what, void *arg)
+{
+    struct orchestrator *o = arg;
+    mpic_log(MPIC_LOG_INFO, "shutdown", "signal=%d", (int)sig);
+    event_base_loopexit(o->base, NULL);
+}
+
+static int start(struct orchestrator *o)
+{
+    struct mpic_error err;
+    const struct mpic_orchestrator_config *oc = &o->cfg.orchestrator;
+    o->key_digests = calloc(oc->api_keys.n, sizeof *o->key_digests);
+    o->base = event_base_new();
+    if (o->key_digests == NULL || o->base == NULL) {
+        mpic_log(MPIC_LOG_ERROR, "startup_failed", "error=\"out of memory\"");
+        return -1;
+    }
+    for (size_t i = 0; i < oc->api_keys.n; i++)
+        digest(oc->api_keys.v[i], strlen(oc->api_keys.v[i]), o->key_digests[i]);
+    o->dispatch = mpic_dispatch_new(o->base, &oc->agent_tls, &err);
+    if (o->dispatch == NULL) {
+        mpic_log(MPIC_LOG_ERROR, "startup_failed", "error=\"%s\"", err.msg);
+        return -1;
+    }
+    o->http = evhttp_new(o->base);
+    if (oc->https) {
+        o->ssl_ctx = mpic_tls_server_ctx(oc->tls_cert, oc->tls_key, NULL, &err);
+        if (o->ssl_ctx == NULL) {
+            mpic_log(MPIC_LOG_ERROR, "startup_failed", "error=\"%s\"", err.msg);
+            return -1;
+        }
+        evhttp_set_bevcb(o->http, make_ssl_bev, o);
+    }
+    evhttp_set_gencb(o->http, on_request, o);
+    evhttp_set_max_body_size(o->http, (ev_ssize_t)oc->max_body_bytes);
+    evhttp_set_max_headers_size(o->http, 64 * 1024);
+    evhttp_set_timeout(o->http, (int)(oc->request_timeout_ms / 1000) + 30);
+    evhttp_set_allowed_methods(o->http, EVHTTP_REQ_GET | EVHTTP_REQ_POST | EVHTTP_REQ_PUT | EVHTTP_REQ_DELETE |
+                                            EVHTTP_REQ_HEAD | EVHTTP_REQ_PATCH | EVHTTP_REQ_OPTIONS);
+    if (evhttp_bind_socket_with_handle(o->http, oc->listen_host, oc->listen_port) == NULL) {
+        mpic_log(MPIC_LOG_ERROR, "startup_failed", "error=\"cannot listen on %s port %u: %s\"", oc->listen_host,
+                 oc->listen_port, strerror(errno));
+        return -1;
+    }
+    o->sigterm = evsignal_new(o->base, SIGTERM, on_signal, o);
+    o->sigint = evsignal_new(o->base, SIGINT, on_signal, o);
+    evsignal_add(o->sigterm, NULL);
+    evsignal_add(o->sigint, NULL);
+    mpic_log(MPIC_LOG_INFO, "listening", "address=%s port=%u scheme=%s perspectives=%zu default_count=%u",
+             oc->listen_host, oc->listen_port, oc->https ? "https" : "http", o->cfg.n_perspectives,
+             oc->default_perspective_count);
+    return 0;
+}
+
+static void stop(struct orchestrator *o)
+{
+    while (o->pending != NULL) {
+        struct pending *p = o->pending;
+        pending_unlink(p);
+        mpic_job_cancel(p->job);
+        free(p);
+    }
+    if (o->http != NULL)
+        evhttp_free(o->http);
+    mpic_dispatch_free(o->dispatch);
+    if (o->sigterm != NULL)
+        event_free(o->sigterm);
+    if (o->sigint != NULL)
+        event_free(o->sigint);
+    if (o->ssl_ctx != NULL)
+        SSL_CTX_free(o->ssl_ctx);
+    if (o->base != NULL)
+        event_base_free(o->base);
+    free(o->key_digests);
+    mpic_config_free(&o->cfg);
+}
+
+static void usage(void)
+{
+    fprintf(stderr, "usage: mpic-orchestrator -c CONFIG [-t]\n"
+                    "  -c CONFIG  configuration file (docs/config.md)\n"
+                    "  -t         check the configuration and exit\n");
+}
+
+static void print_summary(const char *path, const struct mpic_config *c)
+{
+    unsigned rirs = 0;
+    for (size_t i = 0; i < c->n_perspectives; i++)
+        rirs |= 1u << c->perspectives[i].rir;
+    printf("%s: configuration OK: %zu perspectives over %d RIRs, default perspective count %u,"
+           " max attempts %u, %zu API key(s), listen %s:%u (%s)\n",
+           path, c->n_perspectives, __builtin_popcount(rirs), c->orchestrator.default_perspective_count,
+           c->orchestrator.max_attempts_cap, c->orchestrator.api_keys.n, c->orchestrator.listen_host,
+           c->orchestrator.listen_port, c->orchestrator.https ? "https" : "http");
+}
+
+int main(int argc, char **argv)
+{
+    const char *config = NULL;
+    bool check_only = false;
+    int opt;
+    while ((opt = getopt(argc, argv, "c:th")) != -1) {
+        switch (opt) {
+        case 'c': config = optarg; break;
+        case 't': check_only = true; break;
+        default: usage(); return opt == 'h' ? 0 : 2;
+        }
+    }
+    if (config == NULL || optind != argc) {
+        usage();
+        return 2;
+    }
+    struct orchestrator o = { 0 };
+    struct mpic_error err;
+    mpic_log_init("mpic-orchestrator", MPIC_LOG_INFO);
+    if (mpic_config_load(config, MPIC_ROLE_ORCHESTRATOR, &o.cfg, &err) != 0) {
+        fprintf(stderr, "mpic-orchestrator: %s\n", err.msg);
+        return 1;
+    }
+    if (check_only) {
+        print_summary(config, &o.cfg);
+        mpic_config_free(&o.cfg);
+        return 0;
+    }
+    enum mpic_log_level lvl;
+    if (o.cfg.log_level != NULL && mpic_log_level_parse(o.cfg.log_level, &lvl) == 0)
+        mpic_log_init("mpic-orchestrator", lvl);
+    signal(SIGPIPE, SIG_IGN);
+    int rc = 1;
+    if (start(&o) == 0 && event_base_dispatch(o.base) == 0)
+        rc = 0;
+    stop(&o);
+    return rc;
+}

@@ -1,0 +1,316 @@
+/* mpic-agent: one remote perspective. An HTTPS server that only talks to
+ * holders of a client certificate from the configured CA (the orchestrator),
+ * runs checks with its own resolver, and answers with the check_response of
+ * the Open MPIC wire model wrapped in the agent protocol. */
+#include <errno.h>
+#include <event2/buffer.h>
+#include <event2/bufferevent_ssl.h>
+#include <event2/event.h>
+#include <event2/http.h>
+#include <event2/keyvalq_struct.h>
+#include <openssl/ssl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "caa_check.h"
+#include "config.h"
+#include "log.h"
+#include "resolver.h"
+#include "tls.h"
+#include "wire.h"
+
+struct agent {
+    struct mpic_config cfg;
+    struct event_base *base;
+    struct evhttp *http;
+    SSL_CTX *ssl_ctx;
+    struct mpic_resolver *resolver;
+    struct event *sigterm, *sigint;
+    struct job *jobs;           /* in flight, so that shutdown can free them */
+    unsigned long inflight;
+};
+
+/* One check in flight; owns the parsed request until the reply is sent. */
+struct job {
+    struct agent *agent;
+    struct evhttp_request *req;
+    struct mpic_request request;
+    struct mpic_caa_check *check;
+    struct event *deadline;
+    int64_t started_ns;
+    struct job *prev, *next;
+};
+
+static void send_json(struct evhttp_request *req, int code, const char *reason, json_t *body)
+{
+    char *text = mpic_json_dump(body);
+    struct evbuffer *buf = evbuffer_new();
+    if (text != NULL && buf != NULL) {
+        evbuffer_add(buf, text, strlen(text));
+        evhttp_add_header(evhttp_request_get_output_headers(req), "Content-Type", "application/json");
+        evhttp_send_reply(req, code, reason, buf);
+    } else {
+        evhttp_send_error(req, 500, "out of memory");
+    }
+    if (buf != NULL)
+        evbuffer_free(buf);
+    free(text);
+    json_decref(body);
+}
+
+static void send_error(struct evhttp_request *req, int code, const char *reason, const char *message)
+{
+    send_json(req, code, reason, json_pack("{s:s}", "message", message));
+}
+
+static void job_free(struct job *j)
+{
+    if (j->check != NULL)
+        mpic_caa_check_cancel(j->check);
+    if (j->deadline != NULL)
+        event_free(j->deadline);
+    if (j->prev != NULL)
+        j->prev->next = j->next;
+    else
+        j->agent->jobs = j->next;
+    if (j->next != NULL)
+        j->next->prev = j->prev;
+    j->agent->inflight--;
+    mpic_request_free(&j->request);
+    free(j);
+}
+
+static void job_reply(struct job *j, json_t *check_response, const char *outcome, const char *detail)
+{
+    struct agent *a = j->agent;
+    char t[600], tr[600], d[600];
+    mpic_log(MPIC_LOG_INFO, "check", "trace=%s target=%s check_type=caa outcome=%s latency_ms=%lld detail=%s",
+             mpic_log_quote(j->request.trace_identifier, tr, sizeof tr),
+             mpic_log_quote(j->request.target, t, sizeof t), outcome,
+             (long long)((mpic_now_ns() - j->started_ns) / 1000000), mpic_log_quote(detail, d, sizeof d));
+    send_json(j->req, 200, "OK", mpic_agent_response_json(a->cfg.agent.perspective, check_response));
+    job_free(j);
+}
+
+static void on_caa_done(const struct mpic_caa_outcome *o, void *arg)
+{
+    struct job *j = arg;
+    j->check = NULL;   /* finished: must not be cancelled */
+    json_t *errors = o->error_type ? mpic_error_list_json(o->error_type, o->error_message) : NULL;
+    json_t *details = mpic_caa_details_json(o->record_present, o->found_at, &o->records_seen);
+    json_t *cr = mpic_check_response_json(o->completed, o->passed, errors, mpic_now_ns(), MPIC_CHECK_CAA, details);
+    const char *outcome = !o->completed ? "error" : o->passed ? "passed" : "failed";
+    job_reply(j, cr, outcome, o->error_type ? o->error_message : mpic_caa_reason_text(o->reason));
+}
+
+static void on_deadline(evutil_socket_t fd, short what, void *arg)
+{
+    struct job *j = arg;
+    char msg[160];
+    snprintf(msg, sizeof msg, "CAA lookup did not finish within %u ms", j->agent->cfg.agent.check_timeout_ms);
+    json_t *cr = mpic_check_response_json(false, false, mpic_error_list_json("mpic_error:caa_checker:lookup", msg),
+                                          mpic_now_ns(), MPIC_CHECK_CAA, mpic_caa_details_json(-1, NULL, NULL));
+    job_reply(j, cr, "timeout", msg);
+}
+
+static void handle_check(struct agent *a, struct evhttp_request *req)
+{
+    struct evbuffer *in = evhttp_request_get_input_buffer(req);
+    size_t len = evbuffer_get_length(in);
+    char *body = (char *)evbuffer_pullup(in, (ev_ssize_t)len);
+    struct mpic_error err;
+    struct job *j = calloc(1, sizeof *j);
+    if (j == NULL) {
+        send_error(req, 500, "Internal Server Error", "out of memory");
+        return;
+    }
+    j->agent = a;
+    j->req = req;
+    j->started_ns = mpic_now_ns();
+    j->next = a->jobs;
+    if (a->jobs != NULL)
+        a->jobs->prev = j;
+    a->jobs = j;
+    a->inflight++;
+    if (mpic_agent_request_parse(body ? body : "", len, &j->request, &err) != 0) {
+        mpic_log(MPIC_LOG_WARN, "bad_request", "error=\"%s\"", err.msg);
+        send_error(req, 400, "Bad Request", err.msg);
+        job_free(j);
+        return;
+    }
+    const struct mpic_strv *doms = j->request.caa.domains.v ? &j->request.caa.domains : &a->cfg.caa_issuer_domains;
+    struct mpic_caa_check_params p = {
+        .target = j->request.target,
+        .cert_type = j->request.caa.cert_type,
+        .issuer_domains = (const char *const *)doms->v,
+        .n_issuer_domains = doms->n,
+        .account_uri = j->request.caa.account_uri,
+        .validation_method = j->request.caa.validation_method,
+        .flag1_is_critical = a->cfg.caa_flag1_is_critical,
+    };
+    struct timeval tv = { a->cfg.agent.check_timeout_ms / 1000, (a->cfg.agent.check_timeout_ms % 1000) * 1000 };
+    j->deadline = evtimer_new(a->base, on_deadline, j);
+    j->check = mpic_caa_check_start(a->resolver, &p, on_caa_done, j, &err);
+    if (j->deadline == NULL || j->check == NULL) {
+        mpic_log(MPIC_LOG_ERROR, "check_start_failed", "error=\"%s\"", j->check ? "out of memory" : err.msg);
+        send_error(req, 500, "Internal Server Error", "cannot start the check");
+        job_free(j);
+        return;
+    }
+    evtimer_add(j->deadline, &tv);
+}
+
+static void on_request(struct evhttp_request *req, void *arg)
+{
+    struct agent *a = arg;
+    const char *path = evhttp_uri_get_path(evhttp_request_get_evhttp_uri(req));
+    enum evhttp_cmd_type method = evhttp_request_get_command(req);
+    if (path != NULL && strcmp(path, "/healthz") == 0 && method == EVHTTP_REQ_GET) {
+        send_json(req, 200, "OK", json_pack("{s:s, s:s, s:i}", "status", "ok", "perspective_code",
+                                            a->cfg.agent.perspective, "protocol", MPIC_AGENT_PROTOCOL));
+    } else if (path != NULL && strcmp(path, "/v1/check") == 0) {
+        if (method != EVHTTP_REQ_POST)
+            send_error(req, 405, "Method Not Allowed", "use POST");
+        else
+            handle_check(a, req);
+    } else {
+        send_error(req, 404, "Not Found", "no such endpoint");
+    }
+}
+
+static struct bufferevent *make_ssl_bev(struct event_base *base, void *arg)
+{
+    struct agent *a = arg;
+    SSL *ssl = SSL_new(a->ssl_ctx);
+    if (ssl == NULL)
+        return NULL;
+    struct bufferevent *bev = bufferevent_openssl_socket_new(base, -1, ssl, BUFFEREVENT_SSL_ACCEPTING,
+                                                             BEV_OPT_CLOSE_ON_FREE);
+    if (bev != NULL)
+        bufferevent_openssl_set_allow_dirty_shutdown(bev, 1);
+    return bev;
+}
+
+static void on_signal(evutil_socket_t sig, short what, void *arg)
+{
+    struct agent *a = arg;
+    mpic_log(MPIC_LOG_INFO, "shutdown", "signal=%d inflight=%lu", (int)sig, a->inflight);
+    event_base_loopexit(a->base, NULL);
+}
+
+static void usage(void)
+{
+    fprintf(stderr, "usage: mpic-agent -c CONFIG [-t]\n"
+                    "  -c CONFIG  configuration file (docs/config.md)\n"
+                    "  -t         check the configuration and exit\n");
+}
+
+static int start(struct agent *a)
+{
+    struct mpic_error err;
+    const struct mpic_agent_config *ac = &a->cfg.agent;
+    a->base = event_base_new();
+    a->ssl_ctx = mpic_tls_server_ctx(ac->tls.cert, ac->tls.key, ac->tls.ca, &err);
+    if (a->base == NULL || a->ssl_ctx == NULL) {
+        mpic_log(MPIC_LOG_ERROR, "startup_failed", "error=\"%s\"", a->ssl_ctx ? "event_base_new" : err.msg);
+        return -1;
+    }
+    a->resolver = mpic_resolver_new(a->base, &ac->dns, &err);
+    if (a->resolver == NULL) {
+        mpic_log(MPIC_LOG_ERROR, "startup_failed", "error=\"%s\"", err.msg);
+        return -1;
+    }
+    a->http = evhttp_new(a->base);
+    evhttp_set_bevcb(a->http, make_ssl_bev, a);
+    evhttp_set_gencb(a->http, on_request, a);
+    evhttp_set_max_body_size(a->http, (ev_ssize_t)ac->max_body_bytes);
+    evhttp_set_timeout(a->http, 60);
+    evhttp_set_allowed_methods(a->http, EVHTTP_REQ_GET | EVHTTP_REQ_POST);
+    if (evhttp_bind_socket_with_handle(a->http, ac->listen_host, ac->listen_port) == NULL) {
+        mpic_log(MPIC_LOG_ERROR, "startup_failed", "error=\"cannot listen on %s port %u: %s\"", ac->listen_host,
+                 ac->listen_port, strerror(errno));
+        return -1;
+    }
+    a->sigterm = evsignal_new(a->base, SIGTERM, on_signal, a);
+    a->sigint = evsignal_new(a->base, SIGINT, on_signal, a);
+    evsignal_add(a->sigterm, NULL);
+    evsignal_add(a->sigint, NULL);
+    mpic_log(MPIC_LOG_INFO, "listening", "perspective=%s address=%s port=%u resolvers=%zu", ac->perspective,
+             ac->listen_host, ac->listen_port, ac->dns.resolvers.n);
+    return 0;
+}
+
+static void stop(struct agent *a)
+{
+    while (a->jobs != NULL)
+        job_free(a->jobs);   /* their requests die with evhttp_free below */
+    if (a->http != NULL)
+        evhttp_free(a->http);
+    if (a->resolver != NULL)
+        mpic_resolver_free(a->resolver);
+    if (a->sigterm != NULL)
+        event_free(a->sigterm);
+    if (a->sigint != NULL)
+        event_free(a->sigint);
+    if (a->ssl_ctx != NULL)
+        SSL_CTX_free(a->ssl_ctx);
+    if (a->base != NULL)
+        event_base_free(a->base);
+    mpic_config_free(&a->cfg);
+}
+
+int main(int argc, char **argv)
+{
+    const char *config = NULL;
+    bool check_only = false;
+    int opt;
+    while ((opt = getopt(argc, argv, "c:th")) != -1) {
+        switch (opt) {
+        case 'c': config = optarg; break;
+        case 't': check_only = true; break;
+        default: usage(); return opt == 'h' ? 0 : 2;
+        }
+    }
+    if (config == NULL || optind != argc) {
+        usage();
+        return 2;
+    }
+    struct agent a = { 0 };
+    struct mpic_error err;
+    mpic_log_init("mpic-agent", MPIC_LOG_INFO);
+    if (mpic_config_load(config, MPIC_ROLE_AGENT, &a.cfg, &err) != 0) {
+        fprintf(stderr, "mpic-agent: %s\n", err.msg);
+        return 1;
+    }
+    char cn[256];
+    if (mpic_tls_cert_file_cn(a.cfg.agent.tls.cert, cn, sizeof cn, &err) != 0) {
+        fprintf(stderr, "mpic-agent: %s: agent.tls.cert: %s\n", config, err.msg);
+        mpic_config_free(&a.cfg);
+        return 1;
+    }
+    if (strcmp(cn, a.cfg.agent.perspective) != 0) {
+        fprintf(stderr, "mpic-agent: %s: agent.tls.cert: subject CN \"%s\" does not name perspective \"%s\"\n",
+                config, cn, a.cfg.agent.perspective);
+        mpic_config_free(&a.cfg);
+        return 1;
+    }
+    if (check_only) {
+        printf("%s: configuration OK: agent perspective %s, listen %s:%u, %zu resolver(s), %zu issuer domain(s)\n",
+               config, a.cfg.agent.perspective, a.cfg.agent.listen_host, a.cfg.agent.listen_port,
+               a.cfg.agent.dns.resolvers.n, a.cfg.caa_issuer_domains.n);
+        mpic_config_free(&a.cfg);
+        return 0;
+    }
+    enum mpic_log_level lvl;
+    if (a.cfg.log_level != NULL && mpic_log_level_parse(a.cfg.log_level, &lvl) == 0)
+        mpic_log_init("mpic-agent", lvl);
+    signal(SIGPIPE, SIG_IGN);
+    int rc = 1;
+    if (start(&a) == 0 && event_base_dispatch(a.base) == 0)
+        rc = 0;
+    stop(&a);
+    return rc;
+}

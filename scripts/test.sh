@@ -1,0 +1,51 @@
+#!/usr/bin/env bash
+# Every test of mpic: installs what is missing, then
+#  1. gcc build with -Werror, unit tests (cmocka via ctest);
+#  2. clang build with AddressSanitizer + UndefinedBehaviorSanitizer: unit tests,
+#     then the integration tests (real DNS lab, agents and orchestrator on loopback);
+#  3. a bounded libFuzzer run of each parser fuzzer.
+# usage: scripts/test.sh [--no-fuzz] [--unit-only]
+set -euo pipefail
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+FUZZ=1
+INTEGRATION=1
+for a in "$@"; do
+  case "$a" in
+    --no-fuzz) FUZZ=0 ;;
+    --unit-only) INTEGRATION=0 ;;
+    *) echo "test.sh: unknown option $a" >&2; exit 2 ;;
+  esac
+done
+cd "$ROOT"
+"$ROOT/scripts/setup.sh" --test-deps --no-build
+JOBS=$(nproc)
+
+echo "== gcc build (-Werror) and unit tests"
+cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+cmake --build build -j"$JOBS"
+ctest --test-dir build --output-on-failure
+
+echo "== clang build with ASan + UBSan"
+cmake -S . -B build-asan -DCMAKE_C_COMPILER=clang -DCMAKE_BUILD_TYPE=Debug -DMPIC_SANITIZE=ON -DMPIC_FUZZ=ON >/dev/null
+cmake --build build-asan -j"$JOBS"
+export ASAN_OPTIONS=detect_leaks=1:abort_on_error=0:halt_on_error=1
+export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
+ctest --test-dir build-asan --output-on-failure
+
+if [ "$FUZZ" = 1 ]; then
+  echo "== fuzzing (bounded)"
+  for f in build-asan/fuzz_*; do
+    [ -x "$f" ] || continue
+    corpus="$ROOT/tests/fuzz/corpus/$(basename "$f")"
+    mkdir -p /tmp/mpic-fuzz-work
+    "$f" -max_total_time=20 -rss_limit_mb=2048 -print_final_stats=0 \
+      $( [ -d "$corpus" ] && echo "$corpus" ) 2>/tmp/mpic-fuzz-work/$(basename "$f").log \
+      || { tail -40 /tmp/mpic-fuzz-work/$(basename "$f").log; exit 1; }
+    echo "$(basename "$f"): 20 s, no crash"
+  done
+fi
+
+if [ "$INTEGRATION" = 1 ]; then
+  echo "== integration tests (sanitized daemons)"
+  MPIC_BUILD_DIR="$ROOT/build-asan" /usr/bin/python3 -m pytest -p no:cacheprovider -q "$ROOT/tests/integration"
+fi
