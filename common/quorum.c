@@ -1,0 +1,49 @@
+/* Quorum rules of the Open MPIC API, which match the BR §3.2.2.9 table:
+ * up to five perspectives may lose one, six or more may lose two. Cohorts of
+ * more than two must also have their *passing* perspectives span two RIRs
+ * (reference semantics; a cohort of two is exempt, as in open-mpic-core).
+ *
+ * Fewer than two perspectives is outside the API (perspective_count >= 2),
+ * but callers may still ask: one perspective must then pass itself (nothing
+ * to lose, as in Boulder's maxAllowedFailures), and zero gives quorum 0,
+ * which mpic_quorum_evaluate never treats as valid: a result with no passing
+ * perspective corroborates nothing. */
+#include "quorum.h"
+
+unsigned mpic_quorum_default(unsigned perspective_count)
+{
+    if (perspective_count < 2)
+        return perspective_count;
+    return perspective_count <= 5 ? perspective_count - 1 : perspective_count - 2;
+}
+
+unsigned mpic_quorum_min(unsigned perspective_count)
+{
+    return mpic_quorum_default(perspective_count);
+}
+
+struct mpic_quorum_result mpic_quorum_evaluate(const struct mpic_perspective_outcome *o, size_t n,
+                                               unsigned quorum)
+{
+    struct mpic_quorum_result r = { 0 };
+    unsigned rir_seen = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (!o[i].completed)
+            continue;
+        r.completed++;
+        /* passed without completed is a contradiction from a caller; we do
+         * not let it corroborate. */
+        if (!o[i].passed)
+            continue;
+        r.passed++;
+        /* An RIR outside the enum adds no region: fail closed. */
+        if ((unsigned)o[i].rir < MPIC_RIR_COUNT && !(rir_seen & (1u << o[i].rir))) {
+            rir_seen |= 1u << o[i].rir;
+            r.passing_rirs++;
+        }
+    }
+    r.is_valid = r.passed >= quorum && r.passed > 0 && (n <= 2 || r.passing_rirs >= 2);
+    /* "incomplete <= n - quorum" rearranged so that quorum > n cannot wrap. */
+    r.mpic_completed = r.completed >= quorum;
+    return r;
+}

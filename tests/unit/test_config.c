@@ -1,0 +1,763 @@
+/* Tests for common/config.c against docs/config.md. The configs are data
+ * files in tests/data/config/; they are copied into a fresh temporary directory
+ * next to keys, certificates and secret files generated here, so that their
+ * relative paths ("pki/ca.crt", "secrets/cohort-secret") resolve. */
+#include <dirent.h>
+#include <errno.h>
+#include <limits.h>
+#include <openssl/evp.h>
+#include <openssl/pem.h>
+#include <openssl/x509.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "config.h"
+
+#define API_KEY_ENV "MPIC_TEST_API_KEY"
+#define API_KEY_VALUE "test-api-key-from-env"
+#define UNSET_ENV "MPIC_TEST_UNSET_SECRET"
+#define COHORT_SECRET "0123456789abcdef-cohort"
+#define LITERAL_SECRET "Tr0ub4dor-literal-cohort-secret"
+
+struct fixture {
+    char dir[256];          /* short, so that every path built from it fits PATH_MAX */
+};
+
+/* ---- fixture files ------------------------------------------------------- */
+
+static void write_file(const char *dir, const char *name, const char *content, size_t len)
+{
+    char path[PATH_MAX];
+    snprintf(path, sizeof path, "%s/%s", dir, name);
+    FILE *fp = fopen(path, "wb");
+    assert_non_null(fp);
+    assert_int_equal(fwrite(content, 1, len, fp), len);
+    assert_int_equal(fclose(fp), 0);
+}
+
+static void write_text(const char *dir, const char *name, const char *content)
+{
+    write_file(dir, name, content, strlen(content));
+}
+
+/* A P-256 key and a self-signed certificate with subject CN cn. */
+static void make_cert(const char *dir, const char *base, const char *cn)
+{
+    char path[PATH_MAX];
+    EVP_PKEY *key = EVP_EC_gen("P-256");
+    assert_non_null(key);
+    X509 *x = X509_new();
+    assert_non_null(x);
+    assert_int_equal(X509_set_version(x, 2), 1);
+    assert_int_equal(ASN1_INTEGER_set(X509_get_serialNumber(x), 1), 1);
+    assert_non_null(X509_gmtime_adj(X509_getm_notBefore(x), -3600));
+    assert_non_null(X509_gmtime_adj(X509_getm_notAfter(x), 86400));
+    assert_int_equal(X509_set_pubkey(x, key), 1);
+    X509_NAME *name = X509_get_subject_name(x);
+    assert_int_equal(X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_ASC, (const unsigned char *)cn, -1, -1, 0), 1);
+    assert_int_equal(X509_set_issuer_name(x, name), 1);
+    assert_true(X509_sign(x, key, EVP_sha256()) > 0);
+
+    snprintf(path, sizeof path, "%s/%s.crt", dir, base);
+    FILE *fp = fopen(path, "w");
+    assert_non_null(fp);
+    assert_int_equal(PEM_write_X509(fp, x), 1);
+    fclose(fp);
+    snprintf(path, sizeof path, "%s/%s.key", dir, base);
+    fp = fopen(path, "w");
+    assert_non_null(fp);
+    assert_int_equal(PEM_write_PrivateKey(fp, key, NULL, NULL, 0, NULL, NULL), 1);
+    fclose(fp);
+    X509_free(x);
+    EVP_PKEY_free(key);
+}
+
+static void copy_config_data(const char *dst_dir)
+{
+    const char *src_dir = MPIC_TEST_DATA "/config";
+    DIR *d = opendir(src_dir);
+    assert_non_null(d);
+    struct dirent *e;
+    while ((e = readdir(d)) != NULL) {
+        size_t n = strlen(e->d_name);
+        if (n < 5 || strcmp(e->d_name + n - 5, ".json") != 0)
+            continue;
+        char src[PATH_MAX], buf[16384];
+        snprintf(src, sizeof src, "%s/%s", src_dir, e->d_name);
+        FILE *fp = fopen(src, "rb");
+        assert_non_null(fp);
+        size_t len = fread(buf, 1, sizeof buf, fp);
+        assert_true(len < sizeof buf);
+        fclose(fp);
+        write_file(dst_dir, e->d_name, buf, len);
+    }
+    closedir(d);
+}
+
+static void remove_tree(const char *path)
+{
+    DIR *d = opendir(path);
+    if (d == NULL) {
+        unlink(path);
+        return;
+    }
+    struct dirent *e;
+    while ((e = readdir(d)) != NULL) {
+        if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
+            continue;
+        char child[PATH_MAX];
+        snprintf(child, sizeof child, "%s/%s", path, e->d_name);
+        remove_tree(child);
+    }
+    closedir(d);
+    rmdir(path);
+}
+
+static int group_setup(void **state)
+{
+    struct fixture *fx = calloc(1, sizeof *fx);
+    assert_non_null(fx);
+    snprintf(fx->dir, sizeof fx->dir, "/tmp/mpic-test-config-XXXXXX");
+    assert_non_null(mkdtemp(fx->dir));
+    char sub[PATH_MAX];
+    snprintf(sub, sizeof sub, "%s/pki", fx->dir);
+    assert_int_equal(mkdir(sub, 0700), 0);
+    make_cert(sub, "ca", "mpic-test-ca");
+    make_cert(sub, "orch", "orchestrator");
+    make_cert(sub, "agent", "us-east-1");
+    write_text(sub, "garbage.crt", "-----BEGIN CERTIFICATE-----\nbm90IGEgY2VydGlmaWNhdGU=\n-----END CERTIFICATE-----\n");
+
+    snprintf(sub, sizeof sub, "%s/secrets", fx->dir);
+    assert_int_equal(mkdir(sub, 0700), 0);
+    write_text(sub, "cohort-secret", COHORT_SECRET "\n");
+    write_text(sub, "api-key.next", "next-api-key\n");
+    write_text(sub, "two-newlines", "0123456789abcdef-two\n\n");
+    write_text(sub, "short-secret", "fifteen-bytes-x\n");
+    write_text(sub, "empty-secret", "\n");
+
+    copy_config_data(fx->dir);
+    /* The same config again one level down, for path resolution. */
+    snprintf(sub, sizeof sub, "%s/etc", fx->dir);
+    assert_int_equal(mkdir(sub, 0700), 0);
+    write_text(sub, "agent.json",
+               "{ \"caa\": { \"issuer_domains\": [\"ca.example.net\"] },\n"
+               "  \"agent\": { \"perspective\": \"us-east-1\",\n"
+               "    \"tls\": { \"ca\": \"../pki/ca.crt\", \"cert\": \"../pki/agent.crt\", \"key\": \"../pki/agent.key\" },\n"
+               "    \"dns\": { \"resolvers\": [\"127.0.0.1\"] } } }\n");
+
+    assert_int_equal(setenv(API_KEY_ENV, API_KEY_VALUE, 1), 0);
+    assert_int_equal(unsetenv(UNSET_ENV), 0);
+    *state = fx;
+    return 0;
+}
+
+static int group_teardown(void **state)
+{
+    struct fixture *fx = *state;
+    remove_tree(fx->dir);
+    free(fx);
+    return 0;
+}
+
+/* ---- helpers ------------------------------------------------------------ */
+
+static void load_ok(void **state, const char *file, enum mpic_config_role role, struct mpic_config *cfg)
+{
+    struct fixture *fx = *state;
+    char path[PATH_MAX];
+    struct mpic_error err = { { 0 } };
+    snprintf(path, sizeof path, "%s/%s", fx->dir, file);
+    if (mpic_config_load(path, role, cfg, &err) != 0)
+        fail_msg("%s did not load: %s", file, err.msg);
+}
+
+/* Loads file, expects failure, and returns the message after "PATH: ". */
+static void expect_error(void **state, const char *file, enum mpic_config_role role, const char *needle)
+{
+    struct fixture *fx = *state;
+    char path[PATH_MAX];
+    struct mpic_config cfg;
+    struct mpic_error err = { { 0 } };
+    snprintf(path, sizeof path, "%s/%s", fx->dir, file);
+    if (mpic_config_load(path, role, &cfg, &err) == 0) {
+        mpic_config_free(&cfg);
+        fail_msg("%s loaded, expected an error containing \"%s\"", file, needle);
+    }
+    size_t pl = strlen(path);
+    if (strncmp(err.msg, path, pl) != 0 || strncmp(err.msg + pl, ": ", 2) != 0)
+        fail_msg("message does not start with the file name: %s", err.msg);
+    if (strstr(err.msg + pl + 2, needle) == NULL)
+        fail_msg("message \"%s\" does not contain \"%s\"", err.msg, needle);
+    if (strchr(err.msg, '\n') != NULL)
+        fail_msg("message spans lines: %s", err.msg);
+    /* A failed load leaves nothing behind to free. */
+    assert_null(cfg.path);
+    assert_null(cfg.perspectives);
+    assert_int_equal(cfg.n_perspectives, 0);
+}
+
+#define ORCH MPIC_ROLE_ORCHESTRATOR
+#define AGENT MPIC_ROLE_AGENT
+
+/* ---- valid files --------------------------------------------------------- */
+
+static void valid_orchestrator_loads_every_field(void **state)
+{
+    struct fixture *fx = *state;
+    struct mpic_config cfg;
+    char want[PATH_MAX];
+    load_ok(state, "orchestrator.json", ORCH, &cfg);
+
+    assert_string_equal(cfg.log_level, "debug");
+    assert_false(cfg.caa_flag1_is_critical);
+    assert_int_equal(cfg.caa_issuer_domains.n, 2);
+    assert_string_equal(cfg.caa_issuer_domains.v[0], "ca.example.net");
+    assert_string_equal(cfg.caa_issuer_domains.v[1], "other-ca.example.org");
+
+    assert_int_equal(cfg.n_perspectives, 4);
+    assert_string_equal(cfg.perspectives[0].code, "us-east-1");
+    assert_string_equal(cfg.perspectives[0].name, "N. Virginia");
+    assert_int_equal(cfg.perspectives[0].rir, MPIC_RIR_ARIN);
+    assert_int_equal(cfg.perspectives[0].too_close.n, 1);
+    assert_string_equal(cfg.perspectives[0].too_close.v[0], "us-east-2");
+    assert_string_equal(cfg.perspectives[0].url, "https://127.0.0.1:9443");
+    assert_string_equal(cfg.perspectives[1].url, "https://[::1]:9444");  /* trailing slash dropped */
+    assert_int_equal(cfg.perspectives[2].rir, MPIC_RIR_RIPE_NCC);
+    assert_string_equal(cfg.perspectives[2].url, "https://agent-eu.example.net:9445");
+    assert_int_equal(cfg.perspectives[2].too_close.n, 0);
+    assert_null(cfg.perspectives[3].name);
+    assert_int_equal(cfg.perspectives[3].rir, MPIC_RIR_APNIC);
+
+    assert_true(cfg.has_orchestrator);
+    assert_false(cfg.has_agent);
+    const struct mpic_orchestrator_config *o = &cfg.orchestrator;
+    assert_string_equal(o->listen_host, "0.0.0.0");
+    assert_int_equal(o->listen_port, 8443);
+    assert_true(o->https);
+    snprintf(want, sizeof want, "%s/pki/orch.crt", fx->dir);
+    assert_string_equal(o->tls_cert, want);
+    assert_int_equal(o->api_keys.n, 2);
+    assert_string_equal(o->api_keys.v[0], API_KEY_VALUE);
+    assert_string_equal(o->api_keys.v[1], "next-api-key");
+    assert_int_equal(o->cohort_secret_len, strlen(COHORT_SECRET));
+    assert_memory_equal(o->cohort_secret, COHORT_SECRET, strlen(COHORT_SECRET));
+    snprintf(want, sizeof want, "%s/pki/ca.crt", fx->dir);
+    assert_string_equal(o->agent_tls.ca, want);
+    assert_int_equal(o->default_perspective_count, 3);
+    assert_int_equal(o->max_attempts_cap, 5);
+    assert_int_equal(o->perspective_timeout_ms, 4000);
+    assert_int_equal(o->request_timeout_ms, 20000);
+    assert_int_equal(o->max_body_bytes, 2048);
+    mpic_config_free(&cfg);
+}
+
+static void valid_agent_loads_every_field(void **state)
+{
+    struct fixture *fx = *state;
+    struct mpic_config cfg;
+    char want[PATH_MAX];
+    load_ok(state, "agent.json", AGENT, &cfg);
+    assert_string_equal(cfg.log_level, "info");
+    assert_true(cfg.caa_flag1_is_critical);
+    assert_int_equal(cfg.caa_issuer_domains.n, 1);
+    assert_string_equal(cfg.caa_issuer_domains.v[0], "ca.example.net");
+    assert_int_equal(cfg.n_perspectives, 0);
+    assert_false(cfg.has_orchestrator);
+    assert_true(cfg.has_agent);
+    const struct mpic_agent_config *a = &cfg.agent;
+    assert_string_equal(a->perspective, "us-east-1");
+    assert_string_equal(a->listen_host, "::1");
+    assert_int_equal(a->listen_port, 9443);
+    snprintf(want, sizeof want, "%s/pki/agent.key", fx->dir);
+    assert_string_equal(a->tls.key, want);
+    assert_int_equal(a->dns.resolvers.n, 4);
+    assert_string_equal(a->dns.resolvers.v[1], "[::1]:5354");
+    assert_string_equal(a->dns.resolvers.v[3], "::1");
+    assert_int_equal(a->dns.timeout_ms, 1500);
+    assert_int_equal(a->dns.tries, 3);
+    assert_int_equal(a->check_timeout_ms, 6000);
+    assert_int_equal(a->max_body_bytes, 1024);
+    assert_true(a->allow_private_targets);
+    mpic_config_free(&cfg);
+}
+
+static void orchestrator_defaults_applied(void **state)
+{
+    struct mpic_config cfg;
+    load_ok(state, "minimal-orchestrator.json", ORCH, &cfg);
+    assert_string_equal(cfg.log_level, "info");
+    assert_true(cfg.caa_flag1_is_critical);
+    assert_int_equal(cfg.caa_issuer_domains.n, 0);
+    assert_null(cfg.perspectives[0].name);
+    assert_int_equal(cfg.perspectives[0].too_close.n, 0);
+    const struct mpic_orchestrator_config *o = &cfg.orchestrator;
+    assert_string_equal(o->listen_host, "127.0.0.1");
+    assert_int_equal(o->listen_port, 8080);
+    assert_false(o->https);
+    assert_null(o->tls_cert);
+    /* Seven perspectives, so the default count is capped at six. */
+    assert_int_equal(o->default_perspective_count, 6);
+    assert_int_equal(o->max_attempts_cap, 3);
+    assert_int_equal(o->perspective_timeout_ms, 10000);
+    assert_int_equal(o->request_timeout_ms, 25000);
+    assert_int_equal(o->max_body_bytes, 65536);
+    mpic_config_free(&cfg);
+}
+
+static void default_perspective_count_is_catalogue_size_when_small(void **state)
+{
+    struct mpic_config cfg;
+    load_ok(state, "combined.json", AGENT, &cfg);
+    assert_int_equal(cfg.orchestrator.default_perspective_count, 2);
+    mpic_config_free(&cfg);
+}
+
+static void agent_defaults_applied(void **state)
+{
+    struct mpic_config cfg;
+    load_ok(state, "minimal-agent.json", AGENT, &cfg);
+    const struct mpic_agent_config *a = &cfg.agent;
+    assert_string_equal(a->listen_host, "127.0.0.1");
+    assert_int_equal(a->listen_port, 9443);
+    assert_int_equal(a->dns.timeout_ms, 2000);
+    assert_int_equal(a->dns.tries, 2);
+    assert_int_equal(a->check_timeout_ms, 8000);
+    assert_int_equal(a->max_body_bytes, 65536);
+    assert_false(a->allow_private_targets);
+    mpic_config_free(&cfg);
+}
+
+static void rir_ripe_alias_and_case_accepted(void **state)
+{
+    struct mpic_config cfg;
+    load_ok(state, "minimal-orchestrator.json", ORCH, &cfg);
+    assert_int_equal(cfg.perspectives[0].rir, MPIC_RIR_ARIN);       /* "arin" */
+    assert_int_equal(cfg.perspectives[1].rir, MPIC_RIR_RIPE_NCC);   /* "RIPE" */
+    assert_int_equal(cfg.perspectives[2].rir, MPIC_RIR_RIPE_NCC);   /* "ripe ncc" */
+    assert_int_equal(cfg.perspectives[4].rir, MPIC_RIR_LACNIC);
+    assert_int_equal(cfg.perspectives[5].rir, MPIC_RIR_AFRINIC);    /* "AfriNIC" */
+    mpic_config_free(&cfg);
+}
+
+static void relative_paths_resolve_against_config_dir(void **state)
+{
+    struct fixture *fx = *state;
+    struct mpic_config cfg;
+    struct mpic_error err;
+    char cwd[PATH_MAX], want[PATH_MAX];
+    assert_non_null(getcwd(cwd, sizeof cwd));
+
+    /* From elsewhere, with "../" in the file. */
+    assert_int_equal(chdir("/"), 0);
+    load_ok(state, "etc/agent.json", AGENT, &cfg);
+    snprintf(want, sizeof want, "%s/etc/../pki/agent.crt", fx->dir);
+    assert_string_equal(cfg.agent.tls.cert, want);
+    mpic_config_free(&cfg);
+
+    /* A relative config path still yields absolute file paths. */
+    assert_int_equal(chdir(fx->dir), 0);
+    int rc = mpic_config_load("orchestrator.json", ORCH, &cfg, &err);
+    assert_int_equal(chdir(cwd), 0);
+    if (rc != 0)
+        fail_msg("%s", err.msg);
+    snprintf(want, sizeof want, "%s/pki/orch.key", fx->dir);
+    assert_string_equal(cfg.orchestrator.agent_tls.key, want);
+    assert_string_equal(cfg.path, "orchestrator.json");
+    mpic_config_free(&cfg);
+}
+
+static void agent_role_does_not_need_orchestrator_secrets(void **state)
+{
+    struct mpic_config cfg;
+    load_ok(state, "combined.json", AGENT, &cfg);
+    assert_true(cfg.has_orchestrator);
+    assert_true(cfg.has_agent);
+    assert_null(cfg.orchestrator.cohort_secret);
+    assert_int_equal(cfg.orchestrator.api_keys.n, 0);
+    mpic_config_free(&cfg);
+    /* ... while the orchestrator does need it. */
+    expect_error(state, "combined.json", ORCH,
+                 "orchestrator.cohort_secret: environment variable " UNSET_ENV " is not set");
+}
+
+/* ---- structure ----------------------------------------------------------- */
+
+static void syntax_error_reports_line_and_column(void **state)
+{
+    expect_error(state, "err-syntax.json", ORCH, "line 4, column ");
+}
+
+static void duplicate_json_key_rejected(void **state)
+{
+    expect_error(state, "err-duplicate-key.json", ORCH, "duplicate");
+}
+
+static void top_level_must_be_object(void **state)
+{
+    expect_error(state, "err-not-object.json", ORCH, "top level must be a JSON object");
+}
+
+static void missing_config_file_rejected(void **state)
+{
+    expect_error(state, "no-such-config.json", ORCH, "unable to open");
+}
+
+static void unknown_key_at_top_rejected(void **state)
+{
+    expect_error(state, "err-unknown-key-top.json", ORCH, "perspective: unknown key");
+}
+
+static void unknown_key_in_perspective_rejected(void **state)
+{
+    expect_error(state, "err-unknown-key-nested.json", ORCH, "perspectives[2].tooclose: unknown key");
+}
+
+static void unknown_key_in_tls_object_rejected(void **state)
+{
+    expect_error(state, "err-unknown-key-tls.json", ORCH, "orchestrator.agent_tls.crt: unknown key");
+}
+
+static void unknown_key_in_dns_rejected(void **state)
+{
+    expect_error(state, "err-unknown-key-dns.json", AGENT, "agent.dns.timeout: unknown key");
+}
+
+static void wrong_types_rejected(void **state)
+{
+    expect_error(state, "err-type-string-for-int.json", ORCH, "orchestrator.max_attempts_cap: expected an integer");
+    expect_error(state, "err-type-real-for-int.json", ORCH, "orchestrator.max_attempts_cap: expected an integer");
+    expect_error(state, "err-type-bool.json", AGENT, "agent.allow_private_targets: expected true or false");
+}
+
+static void unknown_log_level_rejected(void **state)
+{
+    expect_error(state, "err-log-level.json", ORCH, "log_level: unknown level \"verbose\"");
+}
+
+/* ---- perspectives ---------------------------------------------------------- */
+
+static void unknown_rir_rejected(void **state)
+{
+    expect_error(state, "err-bad-rir.json", ORCH,
+                 "perspectives[2].rir: unknown RIR \"EU\" (expected ARIN, RIPE NCC, APNIC, LACNIC or AFRINIC)");
+}
+
+static void missing_rir_rejected(void **state)
+{
+    expect_error(state, "err-missing-rir.json", ORCH, "perspectives[0].rir: required key is missing");
+}
+
+static void duplicate_perspective_code_rejected(void **state)
+{
+    expect_error(state, "err-duplicate-code.json", ORCH,
+                 "perspectives[2].code: duplicate perspective code \"us-east-1\" (also perspectives[0])");
+}
+
+static void perspective_code_syntax_enforced(void **state)
+{
+    expect_error(state, "err-bad-code.json", ORCH, "perspectives[2].code: \"EU_West\" is not a perspective code");
+}
+
+static void asymmetric_too_close_names_both_codes(void **state)
+{
+    expect_error(state, "err-too-close-asymmetric.json", ORCH,
+                 "perspectives[0].too_close[0]: \"us-east-1\" lists \"us-east-2\" as too close, but "
+                 "perspectives[1] \"us-east-2\" does not list \"us-east-1\"");
+}
+
+static void too_close_unknown_code_rejected(void **state)
+{
+    expect_error(state, "err-too-close-unknown.json", ORCH,
+                 "perspectives[2].too_close[0]: unknown perspective code \"us-west-9\"");
+}
+
+static void too_close_self_rejected(void **state)
+{
+    expect_error(state, "err-too-close-self.json", ORCH, "perspectives[2].too_close[0]: \"eu-west-1\" lists itself");
+}
+
+static void url_must_be_https_host_port(void **state)
+{
+    expect_error(state, "err-url-scheme.json", ORCH,
+                 "perspectives[1].url: \"http://127.0.0.2:9443\" is not https://HOST:PORT");
+    expect_error(state, "err-url-path.json", ORCH, "perspectives[1].url: \"https://127.0.0.2:9443/mpic\" is not");
+    expect_error(state, "err-url-v6-unbracketed.json", ORCH, "perspectives[1].url: \"https://::1:9443\" is not");
+    expect_error(state, "err-url-no-port.json", ORCH, "perspectives[1].url: \"https://agent.example.net\" is not");
+}
+
+static void url_required_for_orchestrator_only(void **state)
+{
+    expect_error(state, "err-url-missing.json", ORCH, "perspectives[1].url: required key is missing");
+}
+
+/* ---- listen, resolvers, ranges ---------------------------------------------- */
+
+static void bad_listen_rejected(void **state)
+{
+    expect_error(state, "err-listen-hostname.json", ORCH, "orchestrator.listen: \"localhost:8080\" is not HOST:PORT");
+    expect_error(state, "err-listen-no-port.json", ORCH, "orchestrator.listen: \"127.0.0.1\" is not HOST:PORT");
+    expect_error(state, "err-listen-port-range.json", AGENT, "agent.listen: \"[::1]:65536\" is not HOST:PORT");
+    expect_error(state, "err-listen-v6-unbracketed.json", AGENT, "agent.listen: \"::1:9443\" is not HOST:PORT");
+}
+
+static void bad_resolver_rejected(void **state)
+{
+    expect_error(state, "err-bad-resolver.json", AGENT,
+                 "agent.dns.resolvers[1]: \"dns.example.net\" is not IP, IP:PORT or [IPv6]:PORT");
+    expect_error(state, "err-no-resolvers.json", AGENT, "agent.dns.resolvers: at least one resolver is required");
+}
+
+static void out_of_range_numbers_rejected(void **state)
+{
+    expect_error(state, "err-range-tries.json", AGENT, "agent.dns.tries: 11 is out of range (1..10)");
+    expect_error(state, "err-range-default-count.json", ORCH,
+                 "orchestrator.default_perspective_count: 4 is out of range (2..3)");
+    expect_error(state, "err-range-attempts-cap.json", ORCH, "orchestrator.max_attempts_cap: 0 is out of range (1..20)");
+    expect_error(state, "err-range-body.json", AGENT, "agent.max_body_bytes: 1023 is out of range (1024..16777216)");
+    expect_error(state, "err-range-timeout-zero.json", ORCH, "orchestrator.perspective_timeout_ms: 0 is out of range");
+    expect_error(state, "err-timeout-order.json", ORCH,
+                 "orchestrator.perspective_timeout_ms: 30000 is longer than orchestrator.request_timeout_ms (20000)");
+}
+
+static void issuer_domain_syntax_enforced(void **state)
+{
+    expect_error(state, "err-issuer-trailing-dot.json", AGENT, "caa.issuer_domains[0]: \"ca.example.net.\": no trailing dot");
+    expect_error(state, "err-issuer-bad-name.json", AGENT, "caa.issuer_domains[0]: \"ca_example.net\" is not a DNS name");
+}
+
+/* ---- files and secrets ---------------------------------------------------------- */
+
+static void missing_cert_file_rejected(void **state)
+{
+    expect_error(state, "err-missing-cert.json", ORCH, "orchestrator.agent_tls.cert: cannot open ");
+    expect_error(state, "err-missing-cert.json", ORCH, "pki/missing.crt: No such file or directory");
+}
+
+static void garbage_cert_rejected(void **state)
+{
+    expect_error(state, "err-garbage-cert.json", AGENT, "agent.tls.cert: ");
+    expect_error(state, "err-garbage-cert.json", AGENT, "garbage.crt holds no PEM certificate");
+    expect_error(state, "err-garbage-ca.json", ORCH, "orchestrator.agent_tls.ca: ");
+}
+
+static void garbage_key_rejected(void **state)
+{
+    expect_error(state, "err-garbage-key.json", AGENT, "agent.tls.key: ");
+    expect_error(state, "err-garbage-key.json", AGENT, "holds no unencrypted PEM private key");
+}
+
+static void key_not_matching_cert_rejected(void **state)
+{
+    expect_error(state, "err-key-mismatch.json", ORCH,
+                 "orchestrator.agent_tls.key: does not match the certificate in orchestrator.agent_tls.cert");
+}
+
+static void agent_cert_cn_must_equal_perspective(void **state)
+{
+    expect_error(state, "err-agent-cn-mismatch.json", AGENT,
+                 "agent.tls.cert: certificate subject CN \"us-east-1\" does not equal agent.perspective \"eu-west-1\"");
+}
+
+static void agent_perspective_must_be_in_catalogue(void **state)
+{
+    expect_error(state, "err-agent-not-in-catalogue.json", AGENT,
+                 "agent.perspective: \"us-east-1\" is not a code in perspectives");
+}
+
+static void missing_env_secret_rejected(void **state)
+{
+    expect_error(state, "err-missing-env-secret.json", ORCH,
+                 "orchestrator.api_keys[1]: environment variable " UNSET_ENV " is not set");
+}
+
+static void short_cohort_secret_rejected(void **state)
+{
+    expect_error(state, "err-short-cohort-secret.json", ORCH,
+                 "orchestrator.cohort_secret: secret is 15 bytes, at least 16 are required");
+}
+
+static void empty_or_missing_secret_file_rejected(void **state)
+{
+    expect_error(state, "err-empty-secret-file.json", ORCH, "orchestrator.cohort_secret: secret file ");
+    expect_error(state, "err-empty-secret-file.json", ORCH, "empty-secret is empty");
+    expect_error(state, "err-missing-secret-file.json", ORCH, "orchestrator.cohort_secret: cannot open ");
+}
+
+static void secret_file_loses_one_trailing_newline(void **state)
+{
+    struct mpic_config cfg;
+    load_ok(state, "secret-newlines.json", ORCH, &cfg);
+    assert_int_equal(cfg.orchestrator.cohort_secret_len, strlen("0123456789abcdef-two\n"));
+    assert_memory_equal(cfg.orchestrator.cohort_secret, "0123456789abcdef-two\n", cfg.orchestrator.cohort_secret_len);
+    mpic_config_free(&cfg);
+}
+
+static void api_key_with_control_characters_rejected(void **state)
+{
+    expect_error(state, "err-api-key-control.json", ORCH, "orchestrator.api_keys[1]: secret holds control characters");
+}
+
+static void literal_secret_rejected_without_echo(void **state)
+{
+    struct fixture *fx = *state;
+    expect_error(state, "err-literal-secret.json", ORCH,
+                 "orchestrator.cohort_secret: a secret must be \"env:NAME\" or \"file:PATH\"");
+    char path[PATH_MAX];
+    struct mpic_config cfg;
+    struct mpic_error err;
+    snprintf(path, sizeof path, "%s/err-literal-secret.json", fx->dir);
+    assert_int_equal(mpic_config_load(path, ORCH, &cfg, &err), -1);
+    assert_null(strstr(err.msg, LITERAL_SECRET));
+    assert_null(strstr(err.msg, "Tr0ub4dor"));
+}
+
+static void secret_values_never_in_messages(void **state)
+{
+    struct fixture *fx = *state;
+    char path[PATH_MAX];
+    struct mpic_config cfg;
+    struct mpic_error err;
+    snprintf(path, sizeof path, "%s/err-short-cohort-secret.json", fx->dir);
+    assert_int_equal(mpic_config_load(path, ORCH, &cfg, &err), -1);
+    assert_null(strstr(err.msg, "fifteen-bytes"));
+    snprintf(path, sizeof path, "%s/err-missing-env-secret.json", fx->dir);
+    assert_int_equal(mpic_config_load(path, ORCH, &cfg, &err), -1);
+    assert_null(strstr(err.msg, API_KEY_VALUE));
+}
+
+/* ---- role requirements ----------------------------------------------------------- */
+
+static void orchestrator_role_requires_orchestrator_section(void **state)
+{
+    expect_error(state, "agent.json", ORCH, "orchestrator: section is required by mpic-orchestrator");
+}
+
+static void agent_role_requires_agent_section(void **state)
+{
+    expect_error(state, "orchestrator.json", AGENT, "agent: section is required by mpic-agent");
+}
+
+static void orchestrator_role_requires_perspectives(void **state)
+{
+    expect_error(state, "err-no-perspectives.json", ORCH, "perspectives: mpic-orchestrator needs a perspective catalogue");
+    expect_error(state, "err-one-perspective.json", ORCH, "perspectives: mpic-orchestrator needs at least 2 perspectives");
+}
+
+static void orchestrator_requires_api_keys_and_agent_tls(void **state)
+{
+    expect_error(state, "err-no-api-keys.json", ORCH, "orchestrator.api_keys: at least one API key is required");
+    expect_error(state, "err-missing-agent-tls.json", ORCH, "orchestrator.agent_tls: required key is missing");
+}
+
+static void agent_role_requires_issuer_domains(void **state)
+{
+    expect_error(state, "err-agent-no-issuers.json", AGENT, "caa.issuer_domains: mpic-agent needs at least one issuer domain");
+}
+
+/* ---- small functions ------------------------------------------------------------ */
+
+static void rir_names_round_trip(void **state)
+{
+    (void)state;
+    enum mpic_rir r;
+    for (int i = 0; i < MPIC_RIR_COUNT; i++) {
+        assert_int_equal(mpic_rir_parse(mpic_rir_name((enum mpic_rir)i), &r), 0);
+        assert_int_equal(r, i);
+    }
+    assert_string_equal(mpic_rir_name(MPIC_RIR_RIPE_NCC), "RIPE NCC");
+    assert_int_equal(mpic_rir_parse("ripe", &r), 0);
+    assert_int_equal(r, MPIC_RIR_RIPE_NCC);
+    assert_int_equal(mpic_rir_parse("EU", &r), -1);
+    assert_int_equal(mpic_rir_parse("", &r), -1);
+    assert_int_equal(mpic_rir_parse("RIPENCC", &r), -1);
+}
+
+static void find_perspective_by_code(void **state)
+{
+    struct mpic_config cfg;
+    load_ok(state, "orchestrator.json", ORCH, &cfg);
+    assert_int_equal(mpic_config_find_perspective(&cfg, "eu-west-1"), 2);
+    assert_int_equal(mpic_config_find_perspective(&cfg, "us-east-1"), 0);
+    assert_int_equal(mpic_config_find_perspective(&cfg, "EU-WEST-1"), -1);
+    assert_int_equal(mpic_config_find_perspective(&cfg, "nowhere"), -1);
+    mpic_config_free(&cfg);
+}
+
+static void free_is_safe_on_zeroed_and_freed_configs(void **state)
+{
+    struct mpic_config cfg;
+    memset(&cfg, 0, sizeof cfg);
+    mpic_config_free(&cfg);
+    mpic_config_free(NULL);
+    load_ok(state, "orchestrator.json", ORCH, &cfg);
+    mpic_config_free(&cfg);
+    mpic_config_free(&cfg);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(valid_orchestrator_loads_every_field),
+        cmocka_unit_test(valid_agent_loads_every_field),
+        cmocka_unit_test(orchestrator_defaults_applied),
+        cmocka_unit_test(default_perspective_count_is_catalogue_size_when_small),
+        cmocka_unit_test(agent_defaults_applied),
+        cmocka_unit_test(rir_ripe_alias_and_case_accepted),
+        cmocka_unit_test(relative_paths_resolve_against_config_dir),
+        cmocka_unit_test(agent_role_does_not_need_orchestrator_secrets),
+        cmocka_unit_test(syntax_error_reports_line_and_column),
+        cmocka_unit_test(duplicate_json_key_rejected),
+        cmocka_unit_test(top_level_must_be_object),
+        cmocka_unit_test(missing_config_file_rejected),
+        cmocka_unit_test(unknown_key_at_top_rejected),
+        cmocka_unit_test(unknown_key_in_perspective_rejected),
+        cmocka_unit_test(unknown_key_in_tls_object_rejected),
+        cmocka_unit_test(unknown_key_in_dns_rejected),
+        cmocka_unit_test(wrong_types_rejected),
+        cmocka_unit_test(unknown_log_level_rejected),
+        cmocka_unit_test(unknown_rir_rejected),
+        cmocka_unit_test(missing_rir_rejected),
+        cmocka_unit_test(duplicate_perspective_code_rejected),
+        cmocka_unit_test(perspective_code_syntax_enforced),
+        cmocka_unit_test(asymmetric_too_close_names_both_codes),
+        cmocka_unit_test(too_close_unknown_code_rejected),
+        cmocka_unit_test(too_close_self_rejected),
+        cmocka_unit_test(url_must_be_https_host_port),
+        cmocka_unit_test(url_required_for_orchestrator_only),
+        cmocka_unit_test(bad_listen_rejected),
+        cmocka_unit_test(bad_resolver_rejected),
+        cmocka_unit_test(out_of_range_numbers_rejected),
+        cmocka_unit_test(issuer_domain_syntax_enforced),
+        cmocka_unit_test(missing_cert_file_rejected),
+        cmocka_unit_test(garbage_cert_rejected),
+        cmocka_unit_test(garbage_key_rejected),
+        cmocka_unit_test(key_not_matching_cert_rejected),
+        cmocka_unit_test(agent_cert_cn_must_equal_perspective),
+        cmocka_unit_test(agent_perspective_must_be_in_catalogue),
+        cmocka_unit_test(missing_env_secret_rejected),
+        cmocka_unit_test(short_cohort_secret_rejected),
+        cmocka_unit_test(empty_or_missing_secret_file_rejected),
+        cmocka_unit_test(secret_file_loses_one_trailing_newline),
+        cmocka_unit_test(api_key_with_control_characters_rejected),
+        cmocka_unit_test(literal_secret_rejected_without_echo),
+        cmocka_unit_test(secret_values_never_in_messages),
+        cmocka_unit_test(orchestrator_role_requires_orchestrator_section),
+        cmocka_unit_test(agent_role_requires_agent_section),
+        cmocka_unit_test(orchestrator_role_requires_perspectives),
+        cmocka_unit_test(orchestrator_requires_api_keys_and_agent_tls),
+        cmocka_unit_test(agent_role_requires_issuer_domains),
+        cmocka_unit_test(rir_names_round_trip),
+        cmocka_unit_test(find_perspective_by_code),
+        cmocka_unit_test(free_is_safe_on_zeroed_and_freed_configs),
+    };
+    return cmocka_run_group_tests(tests, group_setup, group_teardown);
+}

@@ -1,0 +1,122 @@
+/* BR 3.2.2.9 phases pinned on both sides of every boundary. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+#include <time.h>
+
+#include <cmocka.h>
+
+#include "policy.h"
+
+/* 00:00:00Z of y-m-d via timegm, independent of the code under test. */
+static time_t utc(int y, int m, int d, int hh, int mm, int ss)
+{
+    struct tm tm = { .tm_year = y - 1900, .tm_mon = m - 1, .tm_mday = d, .tm_hour = hh, .tm_min = mm, .tm_sec = ss };
+    return timegm(&tm);
+}
+
+static void phase_none_before_2025_03_15(void **state)
+{
+    assert_null(mpic_policy_phase_at(utc(2025, 3, 14, 23, 59, 59)));
+    assert_string_equal(mpic_policy_next_phase(utc(2025, 3, 14, 23, 59, 59))->effective, "2025-03-15");
+}
+
+static void phase_boundaries_each_side(void **state)
+{
+    static const struct { int y, m, d; unsigned before, after; } b[] = {
+        { 2025, 9, 15, 2, 2 }, { 2026, 3, 15, 2, 3 }, { 2026, 6, 15, 3, 4 }, { 2026, 12, 15, 4, 5 },
+    };
+    for (size_t i = 0; i < sizeof b / sizeof b[0]; i++) {
+        const struct mpic_br_phase *before = mpic_policy_phase_at(utc(b[i].y, b[i].m, b[i].d, 0, 0, 0) - 1);
+        const struct mpic_br_phase *after = mpic_policy_phase_at(utc(b[i].y, b[i].m, b[i].d, 0, 0, 0));
+        assert_int_equal(before->min_remote, b[i].before);
+        assert_int_equal(after->min_remote, b[i].after);
+    }
+}
+
+static void phase_2026_11_28_needs_four_remotes(void **state)
+{
+    const struct mpic_br_phase *p = mpic_policy_phase_at(utc(2026, 11, 28, 12, 0, 0));
+    assert_string_equal(p->effective, "2026-06-15");
+    assert_int_equal(p->min_remote, 4);
+    assert_true(p->quorum_enforced);
+    assert_true(p->two_rirs);
+    assert_int_equal(mpic_policy_phase_at(utc(2026, 12, 15, 0, 0, 0))->min_remote, 5);
+}
+
+static void phase_monitor_mode_only_first(void **state)
+{
+    assert_false(mpic_policy_phase_at(utc(2025, 3, 15, 0, 0, 0))->quorum_enforced);
+    assert_true(mpic_policy_phase_at(utc(2025, 9, 15, 0, 0, 0))->quorum_enforced);
+    assert_false(mpic_policy_phase_at(utc(2026, 3, 14, 0, 0, 0))->two_rirs);
+    assert_true(mpic_policy_phase_at(utc(2026, 3, 15, 0, 0, 0))->two_rirs);
+}
+
+static void quorum_table_allowed_failures(void **state)
+{
+    static const unsigned expect[] = { 0, 0, 1, 1, 1, 1, 2, 2, 2, 2 };
+    for (unsigned n = 0; n < 10; n++)
+        assert_int_equal(mpic_policy_allowed_failures(n), expect[n]);
+}
+
+static void request_below_phase_minimum_refused_under_cabf_br(void **state)
+{
+    struct mpic_error err;
+    time_t now = utc(2026, 11, 28, 0, 0, 0);
+    assert_int_equal(mpic_policy_check_count(MPIC_PROFILE_CABF_BR, now, 3, &err), -1);
+    assert_non_null(strstr(err.msg, "2026-06-15"));
+    assert_int_equal(mpic_policy_check_count(MPIC_PROFILE_CABF_BR, now, 4, &err), 0);
+    assert_int_equal(mpic_policy_check_count(MPIC_PROFILE_OPEN_MPIC_REFERENCE, now, 2, &err), 0);
+    assert_int_equal(mpic_policy_check_count(MPIC_PROFILE_CABF_BR, utc(2026, 12, 15, 0, 0, 0), 4, &err), -1);
+}
+
+static void two_rirs_by_profile(void **state)
+{
+    time_t now = utc(2026, 11, 28, 0, 0, 0);
+    assert_true(mpic_policy_needs_two_rirs(MPIC_PROFILE_CABF_BR, now, 2));
+    assert_false(mpic_policy_needs_two_rirs(MPIC_PROFILE_OPEN_MPIC_REFERENCE, now, 2));
+    assert_true(mpic_policy_needs_two_rirs(MPIC_PROFILE_OPEN_MPIC_REFERENCE, now, 3));
+    assert_false(mpic_policy_needs_two_rirs(MPIC_PROFILE_CABF_BR, utc(2026, 3, 14, 0, 0, 0), 2));
+}
+
+static void deployment_refused_or_warned(void **state)
+{
+    struct mpic_error err;
+    time_t now = utc(2026, 11, 28, 0, 0, 0);
+    assert_int_equal(mpic_policy_check_deployment(MPIC_PROFILE_CABF_BR, now, 3, 3, &err), -1);
+    assert_int_equal(mpic_policy_check_deployment(MPIC_PROFILE_CABF_BR, now, 6, 4, &err), 1);
+    assert_non_null(strstr(err.msg, "2026-12-15"));
+    assert_int_equal(mpic_policy_check_deployment(MPIC_PROFILE_CABF_BR, now, 6, 5, &err), 0);
+    /* More than 30 days ahead: no warning yet. */
+    assert_int_equal(mpic_policy_check_deployment(MPIC_PROFILE_CABF_BR, utc(2026, 11, 14, 23, 59, 59), 6, 4, &err), 0);
+    assert_int_equal(mpic_policy_check_deployment(MPIC_PROFILE_CABF_BR, utc(2026, 11, 15, 0, 0, 0), 6, 4, &err), 1);
+    assert_int_equal(mpic_policy_check_deployment(MPIC_PROFILE_OPEN_MPIC_REFERENCE, now, 2, 2, &err), 0);
+}
+
+static void profile_names_round_trip(void **state)
+{
+    enum mpic_policy_profile p;
+    assert_int_equal(mpic_policy_profile_parse("cabf-br", &p), 0);
+    assert_int_equal(p, MPIC_PROFILE_CABF_BR);
+    assert_int_equal(mpic_policy_profile_parse("open-mpic-reference", &p), 0);
+    assert_string_equal(mpic_policy_profile_name(p), "open-mpic-reference");
+    assert_int_equal(mpic_policy_profile_parse("CABF-BR", &p), -1);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(phase_none_before_2025_03_15),
+        cmocka_unit_test(phase_boundaries_each_side),
+        cmocka_unit_test(phase_2026_11_28_needs_four_remotes),
+        cmocka_unit_test(phase_monitor_mode_only_first),
+        cmocka_unit_test(quorum_table_allowed_failures),
+        cmocka_unit_test(request_below_phase_minimum_refused_under_cabf_br),
+        cmocka_unit_test(two_rirs_by_profile),
+        cmocka_unit_test(deployment_refused_or_warned),
+        cmocka_unit_test(profile_names_round_trip),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
