@@ -998,7 +998,7 @@ static int parse_orchestrator(struct loader *ld, json_t *obj, struct mpic_config
     static const char *const keys[] = { "listen", "tls", "api_keys", "cohort_secret", "agent_tls",
                                         "default_perspective_count", "max_attempts_cap",
                                         "perspective_timeout_ms", "request_timeout_ms", "max_body_bytes",
-                                        NULL };
+                                        "policy", NULL };
     const char *P = "orchestrator";
     struct mpic_orchestrator_config *o = &cfg->orchestrator;
     bool active = ld->role == MPIC_ROLE_ORCHESTRATOR;
@@ -1052,6 +1052,16 @@ static int parse_orchestrator(struct loader *ld, json_t *obj, struct mpic_config
         o->default_perspective_count = (unsigned)c;
     }
 
+    o->policy = MPIC_PROFILE_CABF_BR;
+    if ((v = json_object_get(obj, "policy")) != NULL) {
+        const char *s = NULL;
+        char show[SHOW_LEN];
+        if (want_string(ld, v, "orchestrator.policy", &s) < 0)
+            return -1;
+        if (mpic_policy_profile_parse(s, &o->policy) != 0)
+            return fail(ld, "orchestrator.policy", "unknown policy \"%s\" (expected cabf-br or open-mpic-reference)",
+                        SHOW(s, show));
+    }
     o->max_attempts_cap = 3;
     o->perspective_timeout_ms = 10000;
     o->request_timeout_ms = 25000;

@@ -9,6 +9,7 @@
 #include <stdint.h>
 
 #include "error.h"
+#include "policy.h"
 
 enum mpic_rir { MPIC_RIR_ARIN, MPIC_RIR_RIPE_NCC, MPIC_RIR_APNIC, MPIC_RIR_LACNIC, MPIC_RIR_AFRINIC };
 #define MPIC_RIR_COUNT 5
@@ -51,6 +52,7 @@ struct mpic_orchestrator_config {
     unsigned perspective_timeout_ms;    /* one agent call */
     unsigned request_timeout_ms;        /* whole request, all attempts */
     size_t max_body_bytes;
+    enum mpic_policy_profile policy;    /* "cabf-br" (default) or "open-mpic-reference" */
 };
 
 struct mpic_dns_config {

@@ -1,7 +1,8 @@
 /* Quorum rules of the Open MPIC API, which match the BR §3.2.2.9 table:
  * up to five perspectives may lose one, six or more may lose two. Cohorts of
- * more than two must also have their *passing* perspectives span two RIRs
- * (reference semantics; a cohort of two is exempt, as in open-mpic-core).
+ * more than two must also have their *passing* perspectives span two RIRs;
+ * whether a cohort of two is exempt (open-mpic-core) or not (BR since
+ * 2026-03-15) is the policy's call, passed in as require_two_rirs.
  *
  * Fewer than two perspectives is outside the API (perspective_count >= 2),
  * but callers may still ask: one perspective must then pass itself (nothing
@@ -23,7 +24,7 @@ unsigned mpic_quorum_min(unsigned perspective_count)
 }
 
 struct mpic_quorum_result mpic_quorum_evaluate(const struct mpic_perspective_outcome *o, size_t n,
-                                               unsigned quorum)
+                                               unsigned quorum, bool require_two_rirs)
 {
     struct mpic_quorum_result r = { 0 };
     unsigned rir_seen = 0;
@@ -42,7 +43,7 @@ struct mpic_quorum_result mpic_quorum_evaluate(const struct mpic_perspective_out
             r.passing_rirs++;
         }
     }
-    r.is_valid = r.passed >= quorum && r.passed > 0 && (n <= 2 || r.passing_rirs >= 2);
+    r.is_valid = r.passed >= quorum && r.passed > 0 && (!require_two_rirs || r.passing_rirs >= 2);
     /* "incomplete <= n - quorum" rearranged so that quorum > n cannot wrap. */
     r.mpic_completed = r.completed >= quorum;
     return r;

@@ -19,14 +19,15 @@ struct mpic_perspective_outcome {
 };
 
 struct mpic_quorum_result {
-    bool is_valid;        /* passed >= quorum and, for cohorts > 2, passing span >= 2 RIRs */
+    bool is_valid;        /* passed >= quorum and, when required, passing span >= 2 RIRs */
     bool mpic_completed;  /* incomplete perspectives <= count - quorum */
     unsigned passed;
     unsigned completed;
     unsigned passing_rirs;
 };
 
+/* require_two_rirs comes from mpic_policy_needs_two_rirs(). */
 struct mpic_quorum_result mpic_quorum_evaluate(const struct mpic_perspective_outcome *o, size_t n,
-                                               unsigned quorum);
+                                               unsigned quorum, bool require_two_rirs);
 
 #endif

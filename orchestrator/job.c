@@ -7,8 +7,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "log.h"
+#include "policy.h"
 #include "quorum.h"
 
 #define AGENT_CHECK_PATH "/v1/check"
@@ -177,7 +179,9 @@ static void finish_attempt(struct mpic_job *j)
     struct mpic_perspective_outcome outcomes[count];
     for (unsigned i = 0; i < count; i++)
         outcomes[i] = j->slots[i].outcome;
-    struct mpic_quorum_result q = mpic_quorum_evaluate(outcomes, count, j->orch.quorum_count);
+    const struct mpic_orchestrator_config *oc = &j->env.cfg->orchestrator;
+    bool two_rirs = mpic_policy_needs_two_rirs(oc->policy, time(NULL), count);
+    struct mpic_quorum_result q = mpic_quorum_evaluate(outcomes, count, j->orch.quorum_count, two_rirs);
     bool last = q.is_valid || j->attempt + 1 >= j->orch.max_attempts || j->deadline_passed;
     if (!last) {
         if (j->previous == NULL)
@@ -190,11 +194,12 @@ static void finish_attempt(struct mpic_job *j)
     char tr[600], t[600];
     mpic_log(MPIC_LOG_INFO, "mpic_result",
              "trace=%s target=%s check_type=%s is_valid=%s mpic_completed=%s quorum=%u/%u required=%u"
-             " passing_rirs=%u attempts=%u latency_ms=%lld",
+             " passing_rirs=%u attempts=%u policy=%s latency_ms=%lld",
              mpic_log_quote(j->req.trace_identifier, tr, sizeof tr), mpic_log_quote(j->req.target, t, sizeof t),
              mpic_check_type_name(j->req.check_type), q.is_valid ? "true" : "false",
              q.mpic_completed ? "true" : "false", q.passed, count, j->orch.quorum_count, q.passing_rirs,
-             j->attempt + 1, (long long)((mpic_now_ns() - j->started_ns) / 1000000));
+             j->attempt + 1, mpic_policy_profile_name(oc->policy),
+             (long long)((mpic_now_ns() - j->started_ns) / 1000000));
     struct mpic_response_fields f = {
         .mpic_completed = q.mpic_completed,
         .request = &j->req,

@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "cohort.h"
@@ -20,6 +21,7 @@
 #include "dispatch.h"
 #include "job.h"
 #include "log.h"
+#include "policy.h"
 #include "tls.h"
 #include "wire.h"
 
@@ -126,7 +128,14 @@ static void handle_mpic(struct orchestrator *o, struct evhttp_request *req)
     struct mpic_request r;
     struct mpic_orchestration orch;
     json_t *issues = json_array();
-    if (mpic_request_parse(body, len, &lim, &r, &orch, issues) != 0) {
+    struct mpic_error perr;
+    int parsed = mpic_request_parse(body, len, &lim, &r, &orch, issues);
+    if (orch.perspective_count != 0 &&
+        mpic_policy_check_count(oc->policy, time(NULL), orch.perspective_count, &perr) != 0) {
+        mpic_issue_add(issues, "policy-minimum-perspectives", "%s", perr.msg);
+        parsed = -1;
+    }
+    if (parsed != 0) {
         mpic_request_free(&r);
         reject(req, issues);
         return;
@@ -306,6 +315,38 @@ static void usage(void)
                     "  -t         check the configuration and exit\n");
 }
 
+/* Refuses a deployment that cannot meet the BR phase in force; warns (log
+ * and -t) within 30 days of a stricter phase it will not meet. */
+static int check_policy(const struct mpic_config *c, bool print)
+{
+    const struct mpic_orchestrator_config *oc = &c->orchestrator;
+    time_t now = time(NULL);
+    struct mpic_error err;
+    int rc = mpic_policy_check_deployment(oc->policy, now, (unsigned)c->n_perspectives,
+                                          oc->default_perspective_count, &err);
+    const struct mpic_br_phase *ph = mpic_policy_phase_at(now), *next = mpic_policy_next_phase(now);
+    if (print) {
+        printf("policy %s: ", mpic_policy_profile_name(oc->policy));
+        if (ph != NULL)
+            printf("BR 3.2.2.9 phase of %s in force (at least %u remote perspectives)", ph->effective,
+                   ph->min_remote);
+        if (next != NULL)
+            printf("; next phase %s (at least %u) in %lld days", next->effective, next->min_remote,
+                   (long long)((next->start - now + 86399) / 86400));
+        printf("\n");
+    }
+    if (rc < 0) {
+        fprintf(stderr, "mpic-orchestrator: %s: orchestrator.policy: %s\n", c->path, err.msg);
+        return -1;
+    }
+    if (rc > 0) {
+        if (print)
+            printf("WARNING: %s\n", err.msg);
+        mpic_log(MPIC_LOG_WARN, "policy_phase_warning", "message=\"%s\"", err.msg);
+    }
+    return 0;
+}
+
 static void print_summary(const char *path, const struct mpic_config *c)
 {
     unsigned rirs = 0;
@@ -341,10 +382,12 @@ int main(int argc, char **argv)
         fprintf(stderr, "mpic-orchestrator: %s\n", err.msg);
         return 1;
     }
-    if (check_only) {
+    if (check_only)
         print_summary(config, &o.cfg);
+    int policy_rc = check_policy(&o.cfg, check_only);
+    if (check_only || policy_rc != 0) {
         mpic_config_free(&o.cfg);
-        return 0;
+        return policy_rc != 0 ? 1 : 0;
     }
     enum mpic_log_level lvl;
     if (o.cfg.log_level != NULL && mpic_log_level_parse(o.cfg.log_level, &lvl) == 0)

@@ -285,18 +285,6 @@ int main(int argc, char **argv)
         fprintf(stderr, "mpic-agent: %s\n", err.msg);
         return 1;
     }
-    char cn[256];
-    if (mpic_tls_cert_file_cn(a.cfg.agent.tls.cert, cn, sizeof cn, &err) != 0) {
-        fprintf(stderr, "mpic-agent: %s: agent.tls.cert: %s\n", config, err.msg);
-        mpic_config_free(&a.cfg);
-        return 1;
-    }
-    if (strcmp(cn, a.cfg.agent.perspective) != 0) {
-        fprintf(stderr, "mpic-agent: %s: agent.tls.cert: subject CN \"%s\" does not name perspective \"%s\"\n",
-                config, cn, a.cfg.agent.perspective);
-        mpic_config_free(&a.cfg);
-        return 1;
-    }
     if (check_only) {
         printf("%s: configuration OK: agent perspective %s, listen %s:%u, %zu resolver(s), %zu issuer domain(s)\n",
                config, a.cfg.agent.perspective, a.cfg.agent.listen_host, a.cfg.agent.listen_port,

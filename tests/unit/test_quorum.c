@@ -45,7 +45,7 @@ static void quorum_table_every_split(void **state)
                     o[i].passed = i < passed;
                     o[i].rir = i % 2 ? MPIC_RIR_RIPE_NCC : MPIC_RIR_ARIN;
                 }
-                struct mpic_quorum_result r = mpic_quorum_evaluate(o, n, q);
+                struct mpic_quorum_result r = mpic_quorum_evaluate(o, n, q, (n) > 2);
                 bool want_valid = passed >= q && passed > 0;
                 bool want_completed = n - completed <= n - q;
                 if (r.is_valid != want_valid || r.mpic_completed != want_completed)
@@ -65,7 +65,7 @@ static void quorum_four_arin_passes_invalid(void **state)
     struct mpic_perspective_outcome o[4];
     for (int i = 0; i < 4; i++)
         o[i] = (struct mpic_perspective_outcome){ .completed = true, .passed = true, .rir = MPIC_RIR_ARIN };
-    struct mpic_quorum_result r = mpic_quorum_evaluate(o, 4, 3);
+    struct mpic_quorum_result r = mpic_quorum_evaluate(o, 4, 3, (4) > 2);
     assert_false(r.is_valid);
     assert_true(r.mpic_completed);
     assert_int_equal(r.passed, 4);
@@ -79,7 +79,7 @@ static void quorum_three_arin_one_ripe_valid(void **state)
     for (int i = 0; i < 4; i++)
         o[i] = (struct mpic_perspective_outcome){ .completed = true, .passed = true, .rir = MPIC_RIR_ARIN };
     o[3].rir = MPIC_RIR_RIPE_NCC;
-    struct mpic_quorum_result r = mpic_quorum_evaluate(o, 4, 3);
+    struct mpic_quorum_result r = mpic_quorum_evaluate(o, 4, 3, (4) > 2);
     assert_true(r.is_valid);
     assert_int_equal(r.passing_rirs, 2);
 }
@@ -93,7 +93,7 @@ static void quorum_failing_other_rir_does_not_count(void **state)
         o[i] = (struct mpic_perspective_outcome){ .completed = true, .passed = true, .rir = MPIC_RIR_ARIN };
     o[3].rir = MPIC_RIR_RIPE_NCC;
     o[3].passed = false;
-    struct mpic_quorum_result r = mpic_quorum_evaluate(o, 4, 3);
+    struct mpic_quorum_result r = mpic_quorum_evaluate(o, 4, 3, (4) > 2);
     assert_false(r.is_valid);
     assert_int_equal(r.passed, 3);
     assert_int_equal(r.passing_rirs, 1);
@@ -106,11 +106,11 @@ static void quorum_two_perspectives_one_rir_valid(void **state)
         { .completed = true, .passed = true, .rir = MPIC_RIR_ARIN },
         { .completed = true, .passed = true, .rir = MPIC_RIR_ARIN },
     };
-    struct mpic_quorum_result r = mpic_quorum_evaluate(o, 2, 1);
+    struct mpic_quorum_result r = mpic_quorum_evaluate(o, 2, 1, (2) > 2);
     assert_true(r.is_valid);
     assert_true(r.mpic_completed);
     o[1].passed = false;
-    r = mpic_quorum_evaluate(o, 2, 1);
+    r = mpic_quorum_evaluate(o, 2, 1, (2) > 2);
     assert_true(r.is_valid);
 }
 
@@ -122,7 +122,7 @@ static void quorum_pass_without_completion_not_counted(void **state)
         { .completed = false, .passed = true, .rir = MPIC_RIR_RIPE_NCC },
         { .completed = false, .passed = true, .rir = MPIC_RIR_APNIC },
     };
-    struct mpic_quorum_result r = mpic_quorum_evaluate(o, 3, 2);
+    struct mpic_quorum_result r = mpic_quorum_evaluate(o, 3, 2, (3) > 2);
     assert_int_equal(r.passed, 1);
     assert_int_equal(r.completed, 1);
     assert_int_equal(r.passing_rirs, 1);
@@ -138,7 +138,7 @@ static void quorum_above_count_never_met(void **state)
         { .completed = true, .passed = true, .rir = MPIC_RIR_RIPE_NCC },
         { .completed = true, .passed = true, .rir = MPIC_RIR_APNIC },
     };
-    struct mpic_quorum_result r = mpic_quorum_evaluate(o, 3, 4);
+    struct mpic_quorum_result r = mpic_quorum_evaluate(o, 3, 4, (3) > 2);
     assert_false(r.is_valid);
     assert_false(r.mpic_completed);
 }
@@ -146,18 +146,26 @@ static void quorum_above_count_never_met(void **state)
 static void quorum_no_perspectives_never_valid(void **state)
 {
     (void)state;
-    struct mpic_quorum_result r = mpic_quorum_evaluate(NULL, 0, mpic_quorum_default(0));
+    struct mpic_quorum_result r = mpic_quorum_evaluate(NULL, 0, mpic_quorum_default(0), (0) > 2);
     assert_false(r.is_valid);
     assert_int_equal(r.passed, 0);
     struct mpic_perspective_outcome failed = { .completed = true, .passed = false,
                                                .rir = MPIC_RIR_ARIN };
-    r = mpic_quorum_evaluate(&failed, 1, 0);
+    r = mpic_quorum_evaluate(&failed, 1, 0, (1) > 2);
     assert_false(r.is_valid);
+}
+
+static void br_two_rirs_applies_to_cohort_of_two(void **state)
+{
+    const struct mpic_perspective_outcome o[] = { { true, true, MPIC_RIR_ARIN }, { true, true, MPIC_RIR_ARIN } };
+    assert_false(mpic_quorum_evaluate(o, 2, 1, true).is_valid);
+    assert_true(mpic_quorum_evaluate(o, 2, 1, false).is_valid);
 }
 
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(br_two_rirs_applies_to_cohort_of_two),
         cmocka_unit_test(quorum_default_follows_br_table),
         cmocka_unit_test(quorum_below_two_perspectives_allows_no_loss),
         cmocka_unit_test(quorum_table_every_split),
