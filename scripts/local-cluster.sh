@@ -1,0 +1,346 @@
+#!/usr/bin/env bash
+# A whole mpic deployment on one machine: the DNS lab, N perspective agents behind mutual
+# TLS and one orchestrator, all on loopback.
+#
+#   local-cluster.sh up|down|status [options]
+#
+#   --state DIR         where configs, certificates, secrets, logs and pids live (/tmp/mpic-cluster)
+#   --port N            orchestrator port (8080); agents listen on 127.0.0.1:N+1 .. N+agents
+#   --agents N          number of perspectives, 2..10 (6)
+#   --resolver H:P      resolver for every agent; the DNS lab is then not started
+#   --lab-ip IP         loopback address of the DNS lab (127.0.53.1)
+#   --build DIR         where mpic-agent and mpic-orchestrator are ($BUILD_DIR or <repo>/build)
+#   --policy P          orchestrator policy: cabf-br (default with 4+ agents) or open-mpic-reference
+#                       (default below 4 agents, which cannot meet the BR phase in force)
+#
+# up refuses when a cluster already runs in the state dir, and on any failure stops what it
+# started and shows the failing log. down stops everything it finds in the state dir.
+# status prints each process and exits 0 only when all of them run.
+set -euo pipefail
+
+REPO=$(cd "$(dirname "$0")/.." && pwd)
+PY=/usr/bin/python3
+ME=$(basename "$0")
+
+# code|human name|RIR|too close to. up uses the first --agents entries, in this order.
+CATALOGUE=(
+    "us-east-1|US East (N. Virginia)|ARIN|us-east-2"
+    "eu-west-1|Europe (Ireland)|RIPE NCC|"
+    "ap-northeast-1|Asia Pacific (Tokyo)|APNIC|"
+    "us-west-2|US West (Oregon)|ARIN|"
+    "eu-central-1|Europe (Frankfurt)|RIPE NCC|"
+    "sa-east-1|South America (Sao Paulo)|LACNIC|"
+    "us-east-2|US East (Ohio)|ARIN|us-east-1"
+    "ap-southeast-2|Asia Pacific (Sydney)|APNIC|"
+    "af-south-1|Africa (Cape Town)|AFRINIC|"
+    "eu-north-1|Europe (Stockholm)|RIPE NCC|"
+)
+
+usage() {
+    sed -n '5,15p' "$0" | sed 's/^# \{0,1\}//' >&2
+    exit 2
+}
+die() { echo "$ME: $*" >&2; exit 1; }
+
+STATE=/tmp/mpic-cluster PORT=8080 AGENTS=6 RESOLVER='' LAB_IP=127.0.53.1 POLICY=
+BUILD=${BUILD_DIR:-$REPO/build}
+CMD=
+while [ $# -gt 0 ]; do
+    case $1 in
+        up|down|status) [ -z "$CMD" ] || usage; CMD=$1; shift ;;
+        --state|--port|--agents|--resolver|--lab-ip|--build|--policy)
+            [ $# -ge 2 ] || die "$1 needs a value"
+            case $1 in
+                --state) STATE=$2 ;; --port) PORT=$2 ;; --agents) AGENTS=$2 ;;
+                --resolver) RESOLVER=$2 ;; --lab-ip) LAB_IP=$2 ;; --build) BUILD=$2 ;;
+                --policy) POLICY=$2 ;;
+            esac
+            shift 2 ;;
+        --state=*|--port=*|--agents=*|--resolver=*|--lab-ip=*|--build=*|--policy=*)
+            set -- "${1%%=*}" "${1#*=}" "${@:2}" ;;
+        -h|--help) usage ;;
+        *) echo "$ME: unknown argument: $1" >&2; usage ;;
+    esac
+done
+[ -n "$CMD" ] || usage
+if [ "$CMD" = up ]; then
+    mkdir -p "$STATE" 2>/dev/null || die "--state $STATE: cannot create it"
+elif [ ! -d "$STATE" ]; then
+    echo "no cluster in $STATE"
+    [ "$CMD" = down ]   # nothing to stop is fine; status of nothing is not "all running"
+    exit
+fi
+STATE=$(cd "$STATE" && pwd)
+PIDS=$STATE/pids LOGS=$STATE/logs LAB=$STATE/lab
+
+# A zombie counts as gone: it has exited, and its reaper (pid 1 here) may be slow about it.
+alive() { [ -n "${1:-}" ] && kill -0 "$1" 2>/dev/null && ! grep -qs '^State:[[:space:]]*Z' "/proc/$1/status"; }
+
+# A pid file may outlive its process and the pid be reused: only a process whose command
+# line names this state dir's config is ours.
+ours() { alive "$1" && grep -qaF "$STATE/config/" "/proc/$1/cmdline" 2>/dev/null; }
+
+pid_of() { cat "$PIDS/$1.pid" 2>/dev/null || true; }
+
+lab_running() {
+    local f
+    for f in "$LAB"/*.pid; do [ -f "$f" ] && alive "$(cat "$f")" && return 0; done
+    return 1
+}
+
+cluster_running() {
+    local f
+    for f in "$PIDS"/*.pid; do [ -f "$f" ] && ours "$(cat "$f")" && return 0; done
+    lab_running
+}
+
+# TERM every daemon, give them 5 s together, KILL what is left; then the DNS lab.
+stop_all() {
+    local f pid name pids=() i left
+    for f in "$PIDS"/orchestrator.pid "$PIDS"/agent-*.pid; do
+        [ -f "$f" ] || continue
+        pid=$(cat "$f"); name=$(basename "$f" .pid)
+        if ours "$pid"; then kill -TERM "$pid" 2>/dev/null || true; pids+=("$pid"); echo "stopping $name (pid $pid)"; fi
+    done
+    for i in $(seq 50); do
+        left=0
+        for pid in "${pids[@]}"; do alive "$pid" && left=1; done
+        [ $left = 0 ] && break
+        sleep 0.1
+    done
+    for pid in "${pids[@]}"; do
+        if alive "$pid"; then echo "pid $pid ignored SIGTERM for 5 s: killing it" >&2; kill -KILL "$pid" 2>/dev/null || true; fi
+    done
+    rm -f "$PIDS"/*.pid
+    if [ -d "$LAB" ]; then
+        lab_running && echo "stopping the DNS lab"
+        "$REPO"/tests/lab/dns-lab.sh --stop "$LAB"
+    fi
+}
+
+port_busy() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+
+# --- up ---------------------------------------------------------------------------------
+
+STARTED=0 UP_DONE=0
+on_exit() {
+    local rc=$?
+    if [ "$STARTED" = 1 ] && [ "$UP_DONE" = 0 ]; then
+        echo "$ME: up failed; stopping what was started (logs stay in $LOGS)" >&2
+        stop_all > /dev/null 2>&1 || true
+    fi
+    exit $rc
+}
+
+# fail MESSAGE [LOG]: say what went wrong, show the end of the log that explains it.
+fail() {
+    echo "$ME: $1" >&2
+    if [ -n "${2:-}" ] && [ -f "$2" ]; then
+        echo "--- last lines of $2:" >&2
+        tail -n 40 "$2" >&2
+        echo "---" >&2
+    fi
+    exit 1
+}
+
+# wait_healthy NAME PID LOG URL [CURL OPTION...]: until URL answers 200, at most 30 s.
+wait_healthy() {
+    local name=$1 pid=$2 log=$3 url=$4 code i; shift 4
+    for i in $(seq 300); do
+        alive "$pid" || fail "$name exited during start-up" "$log"
+        code=$(curl -s -o /dev/null -w '%{http_code}' --max-time 2 "$@" "$url" 2>/dev/null || true)
+        [ "$code" = 200 ] && return 0
+        sleep 0.1
+    done
+    fail "$name did not answer 200 on $url within 30 s (last status: ${code:-none})" "$log"
+}
+
+start_daemon() {   # start_daemon NAME BINARY CONFIG
+    local name=$1 bin=$2 cfg=$3 pid
+    setsid "$bin" -c "$cfg" > "$LOGS/$name.log" 2>&1 < /dev/null &
+    pid=$!
+    echo "$pid" > "$PIDS/$name.pid"
+    echo "$pid"
+}
+
+write_configs() {   # write_configs RESOLVER CODE...
+    local policy=$POLICY
+    if [ -z "$policy" ]; then
+        policy=cabf-br
+        [ "$AGENTS" -ge 4 ] || policy=open-mpic-reference
+    fi
+    MPIC_POLICY=$policy "$PY" - "$STATE" "$PORT" "$1" "${MPIC_LOG_LEVEL:-info}" "${CATALOGUE[@]:0:$AGENTS}" <<'PY'
+import json, os, sys
+state, port, resolver, log_level = sys.argv[1], int(sys.argv[2]), sys.argv[3], sys.argv[4]
+rows = [r.split("|") for r in sys.argv[5:]]
+codes = {r[0] for r in rows}
+certs, secrets = f"{state}/certs", f"{state}/secrets"
+catalogue = []
+for i, (code, name, rir, close) in enumerate(rows, start=1):
+    p = {"code": code, "name": name, "rir": rir, "url": f"https://127.0.0.1:{port + i}"}
+    near = [c for c in close.split(",") if c in codes]   # too_close must name known codes
+    if near:
+        p["too_close"] = near
+    catalogue.append(p)
+common = {"log_level": log_level, "caa": {"issuer_domains": ["ca.example.net"]},
+          "perspectives": catalogue}
+
+def write(name, doc):
+    path = f"{state}/config/{name}.json"
+    with open(path, "w") as f:
+        json.dump(doc, f, indent=2, ensure_ascii=False)
+        f.write("\n")
+
+write("orchestrator", dict(common, orchestrator={
+    "listen": f"127.0.0.1:{port}",
+    "api_keys": [f"file:{secrets}/api-key"],
+    "cohort_secret": f"file:{secrets}/cohort-secret",
+    "agent_tls": {"ca": f"{certs}/ca.crt", "cert": f"{certs}/orchestrator.crt",
+                  "key": f"{certs}/orchestrator.key"},
+    "default_perspective_count": min(len(rows), 6),
+    "max_attempts_cap": 3,
+    "policy": os.environ["MPIC_POLICY"],
+}))
+for i, p in enumerate(catalogue, start=1):
+    code = p["code"]
+    write(f"agent-{code}", dict(common, agent={
+        "perspective": code,
+        "listen": f"127.0.0.1:{port + i}",
+        "tls": {"ca": f"{certs}/ca.crt", "cert": f"{certs}/agent-{code}.crt",
+                "key": f"{certs}/agent-{code}.key"},
+        "dns": {"resolvers": [resolver], "timeout_ms": 1500, "tries": 2},
+        "allow_private_targets": True,
+    }))
+PY
+}
+
+cmd_up() {
+    if ! [[ $AGENTS =~ ^[0-9]+$ ]] || [ "$AGENTS" -lt 2 ] || [ "$AGENTS" -gt 10 ]; then
+        die "--agents $AGENTS: must be 2..10"
+    fi
+    if ! [[ $PORT =~ ^[0-9]+$ ]] || [ "$PORT" -lt 1 ] || [ $((PORT + AGENTS)) -gt 65535 ]; then
+        die "--port $PORT: not a usable port"
+    fi
+    [[ $LAB_IP =~ ^127\.[0-9]{1,3}\.[0-9]{1,3}\.[0-9]{1,3}$ ]] || die "--lab-ip $LAB_IP: must be in 127.0.0.0/8"
+    [ -z "$RESOLVER" ] || [[ $RESOLVER =~ ^(\[[0-9a-fA-F:]+\]|[0-9.]+)(:[0-9]+)?$ ]] \
+        || die "--resolver $RESOLVER: expected IP:PORT or [IPv6]:PORT"
+    local bin
+    for bin in mpic-agent mpic-orchestrator; do
+        [ -x "$BUILD/$bin" ] || die "$BUILD/$bin not found; build first (scripts/setup.sh) or pass --build DIR"
+    done
+    cluster_running && die "a cluster is already running in $STATE (stop it: $ME down --state $STATE)"
+    local p
+    for p in $(seq "$PORT" $((PORT + AGENTS))); do
+        port_busy "$p" && die "127.0.0.1:$p is already in use; choose another --port"
+    done
+
+    rm -rf "$STATE"/config "$STATE"/certs "$STATE"/secrets "$LOGS" "$PIDS" "$LAB" "$STATE"/cluster.env
+    mkdir -p "$STATE"/config "$STATE"/secrets "$LOGS" "$PIDS"
+    chmod 0700 "$STATE"/secrets
+
+    local codes=() i row
+    for row in "${CATALOGUE[@]:0:$AGENTS}"; do codes+=("${row%%|*}"); done
+
+    STARTED=1
+    trap on_exit EXIT
+    trap 'echo "$ME: interrupted" >&2; exit 130' INT TERM
+
+    local resolver=$RESOLVER
+    if [ -z "$resolver" ]; then
+        echo "starting the DNS lab on $LAB_IP"
+        "$REPO"/tests/lab/dns-lab.sh "$LAB" "$LAB_IP" > "$LOGS/dns-lab.log" 2>&1 \
+            || fail "the DNS lab did not start" "$LOGS/dns-lab.log"
+        resolver=$LAB_IP:5353
+    else
+        echo "agents use resolver $resolver (no DNS lab)"
+    fi
+
+    "$REPO"/scripts/gen-certs.sh "$STATE/certs" "${codes[@]}" > "$LOGS/gen-certs.log" 2>&1 \
+        || fail "certificate generation failed" "$LOGS/gen-certs.log"
+    ( umask 077
+      openssl rand -hex 24 > "$STATE/secrets/api-key"
+      openssl rand -hex 32 > "$STATE/secrets/cohort-secret" )
+    write_configs "$resolver"
+
+    local name cfg
+    for name in orchestrator "${codes[@]/#/agent-}"; do
+        cfg=$STATE/config/$name.json
+        bin=$BUILD/mpic-agent; [ "$name" = orchestrator ] && bin=$BUILD/mpic-orchestrator
+        "$bin" -c "$cfg" -t > "$LOGS/$name.check" 2>&1 || fail "$cfg does not pass $bin -t" "$LOGS/$name.check"
+    done
+    echo "configs pass -t: orchestrator and ${#codes[@]} agents"
+
+    local pids=() tls=(--cacert "$STATE/certs/ca.crt" --cert "$STATE/certs/orchestrator.crt"
+                       --key "$STATE/certs/orchestrator.key")
+    for i in "${!codes[@]}"; do
+        pids+=("$(start_daemon "agent-${codes[$i]}" "$BUILD/mpic-agent" "$STATE/config/agent-${codes[$i]}.json")")
+    done
+    for i in "${!codes[@]}"; do
+        wait_healthy "agent ${codes[$i]}" "${pids[$i]}" "$LOGS/agent-${codes[$i]}.log" \
+            "https://127.0.0.1:$((PORT + i + 1))/healthz" "${tls[@]}"
+        printf '  agent %-15s https://127.0.0.1:%d (pid %s)\n' "${codes[$i]}" $((PORT + i + 1)) "${pids[$i]}"
+    done
+
+    local opid
+    opid=$(start_daemon orchestrator "$BUILD/mpic-orchestrator" "$STATE/config/orchestrator.json")
+    wait_healthy orchestrator "$opid" "$LOGS/orchestrator.log" "http://127.0.0.1:$PORT/healthz"
+
+    local key url=http://127.0.0.1:$PORT
+    key=$(cat "$STATE/secrets/api-key")
+    ( umask 077; printf 'MPIC_URL=%s\nMPIC_API_KEY=%s\n' "$url" "$key" > "$STATE/cluster.env" )
+    UP_DONE=1
+
+    local stop="scripts/local-cluster.sh down"
+    [ "$STATE" = /tmp/mpic-cluster ] || stop+=" --state $STATE"
+    cat <<EOF
+mpic cluster is up: orchestrator $url (pid $opid), ${#codes[@]} agents, resolver $resolver
+  API key:  $key
+  env:      set -a; . $STATE/cluster.env; set +a
+  try:      curl -s -H "x-api-key: \$MPIC_API_KEY" -H 'content-type: application/json' \\
+              -d '{"check_type":"caa","domain_or_ip_target":"example.test"}' \$MPIC_URL/mpic
+  logs:     $LOGS
+  stop:     $stop
+EOF
+}
+
+cmd_down() {
+    if ! cluster_running && ! ls "$PIDS"/*.pid > /dev/null 2>&1; then
+        echo "no cluster running in $STATE"
+        [ -d "$LAB" ] && "$REPO"/tests/lab/dns-lab.sh --stop "$LAB"
+        return 0
+    fi
+    stop_all
+    cluster_running && die "something in $STATE is still running"
+    echo "cluster in $STATE stopped"
+}
+
+cmd_status() {
+    local all=1 any=0 name pid row names=(orchestrator)
+    for row in "${CATALOGUE[@]}"; do names+=("agent-${row%%|*}"); done
+    for name in "${names[@]}"; do   # whatever the last up configured, in catalogue order
+        [ -f "$STATE/config/$name.json" ] || continue
+        any=1
+        pid=$(pid_of "$name")
+        if ours "$pid"; then printf '%-26s running (pid %s)\n' "$name" "$pid"
+        else printf '%-26s stopped\n' "$name"; all=0; fi
+    done
+    if [ -f "$LAB/knot/knot.conf" ]; then
+        for name in knotd unbound fail-servfail fail-refused fail-silent; do
+            any=1
+            pid=$(cat "$LAB/$name.pid" 2>/dev/null || true)
+            if alive "$pid"; then printf '%-26s running (pid %s)\n' "dns-lab $name" "$pid"
+            else printf '%-26s stopped\n' "dns-lab $name"; all=0; fi
+        done
+    fi
+    [ $any = 1 ] || { echo "no cluster in $STATE"; return 1; }
+    if [ $all = 1 ] && [ -f "$STATE/cluster.env" ]; then
+        grep '^MPIC_URL=' "$STATE/cluster.env" | sed 's/^MPIC_URL=/url: /'
+    fi
+    [ $all = 1 ]
+}
+
+case $CMD in
+    up) cmd_up ;;
+    down) cmd_down ;;
+    status) cmd_status ;;
+esac
