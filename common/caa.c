@@ -471,3 +471,19 @@ int mpic_caa_select_level(const enum mpic_caa_level *levels, size_t n)
     }
     return MPIC_CAA_SELECT_EMPTY;
 }
+
+const char *mpic_caa_method_label(const char *method)
+{
+    static const char *const map[][2] = {
+        { "acme-http-01", "http-01" },        { "acme-dns-01", "dns-01" },
+        { "acme-tls-alpn-01", "tls-alpn-01" }, { "dns-account-01", "dns-account-01" },
+        { "dns-persistent", "dns-persist-01" }, { "dns-change", "ca-tbr-7" },
+        { "ip-address", "ca-tbr-8" },           { "contact-email-caa", "ca-tbr-13" },
+        { "contact-email-txt", "ca-tbr-14" },   { "contact-phone-txt", "ca-tbr-16" },
+        { "contact-phone-caa", "ca-tbr-17" },   { "website-change", "ca-tbr-18" },
+    };
+    for (size_t i = 0; method != NULL && i < sizeof map / sizeof map[0]; i++)
+        if (strcmp(method, map[i][0]) == 0)
+            return map[i][1];
+    return NULL;
+}

@@ -37,6 +37,11 @@ struct mpic_caa_query {
     bool flag1_is_critical;
 };
 
+/* The RFC 8657 validationmethods label of one of the API's DCV method names
+ * ("acme-http-01" -> "http-01"; BR methods without an ACME label get the
+ * "ca-tbr-N" label proposed by SC-098), or NULL for an unknown name. */
+const char *mpic_caa_method_label(const char *method);
+
 /* Why the decision came out as it did (for error messages and logs). */
 enum mpic_caa_reason {
     MPIC_CAA_NO_RECORDS,            /* empty relevant RRset: permitted */

@@ -76,7 +76,7 @@ static bool method_label_valid(const char *s)
     return true;
 }
 
-static void parse_caa_params(json_t *obj, struct mpic_caa_params *out, json_t *issues)
+static void parse_caa_params(json_t *obj, struct mpic_caa_params *out, json_t *issues, bool from_client)
 {
     out->present = true;
     out->cert_type = MPIC_CERT_TLS_SERVER;
@@ -127,13 +127,21 @@ static void parse_caa_params(json_t *obj, struct mpic_caa_params *out, json_t *i
     }
     json_t *vm = field(obj, "validation_method");
     if (vm != NULL) {
+        /* Clients name the DCV method as the API does; agents receive the RFC 8657 label. */
         const char *s = json_string_value(vm);
-        if (s == NULL || !method_label_valid(s))
+        const char *label = s == NULL ? NULL : from_client ? mpic_caa_method_label(s) : method_label_valid(s) ? s : NULL;
+        if (label == NULL)
             mpic_issue_add(issues, "invalid-validation-method",
-                           "caa_check_parameters.validation_method must be an RFC 8657 method label such as \"http-01\"");
+                           "caa_check_parameters.validation_method must name a validation method of this API"
+                           " such as \"acme-http-01\"");
         else
-            out->validation_method = strdup(s);
+            out->validation_method = strdup(label);
     }
+    json_t *alf = field(obj, "allow_lookup_failure");
+    if (alf != NULL && !json_is_boolean(alf))
+        mpic_issue_add(issues, "invalid-allow-lookup-failure", "caa_check_parameters.allow_lookup_failure must be a boolean");
+    else
+        out->allow_lookup_failure = json_is_true(alf);
 }
 
 /* Reads an optional integer member of orchestration_parameters. */
@@ -259,7 +267,7 @@ int mpic_request_parse(const char *body, size_t len, const struct mpic_request_l
         if (!json_is_object(cp))
             mpic_issue_add(issues, "invalid-caa-check-parameters", "caa_check_parameters must be an object");
         else
-            parse_caa_params(cp, &out->caa, issues);
+            parse_caa_params(cp, &out->caa, issues, true);
     }
     json_decref(root);
     return json_array_size(issues) == before ? 0 : -1;
@@ -297,6 +305,7 @@ json_t *mpic_agent_request_json(const struct mpic_request *r, const struct mpic_
     json_object_set_new(caa, "caa_domains", strv_json(caa_domains));
     json_object_set_new(caa, "account_uri", string_or_null(r->caa.account_uri));
     json_object_set_new(caa, "validation_method", string_or_null(r->caa.validation_method));
+    json_object_set_new(caa, "allow_lookup_failure", json_boolean(r->caa.allow_lookup_failure));
     json_t *j = json_object();
     json_object_set_new(j, "protocol", json_integer(MPIC_AGENT_PROTOCOL));
     json_object_set_new(j, "check_type", json_string(mpic_check_type_name(r->check_type)));
@@ -333,7 +342,7 @@ int mpic_agent_request_parse(const char *body, size_t len, struct mpic_request *
         out->check_type = MPIC_CHECK_CAA;
         parse_target(root, out, issues);
         parse_trace(root, out, issues);
-        parse_caa_params(cp, &out->caa, issues);
+        parse_caa_params(cp, &out->caa, issues, false);
     }
     int rc = json_array_size(issues) == 0 ? 0 : issues_to_error(issues, err);
     json_decref(issues);

@@ -23,7 +23,8 @@ struct mpic_caa_params {
     enum mpic_cert_type cert_type;
     struct mpic_strv domains;     /* v == NULL: not given (use the configured default) */
     char *account_uri;            /* extension (RFC 8657); NULL when absent */
-    char *validation_method;      /* extension (RFC 8657 label); NULL when absent */
+    char *validation_method;      /* extension: RFC 8657 label ("http-01") of the method in use; NULL when absent */
+    bool allow_lookup_failure;    /* extension: BR 3.2.2.8 carve-out requested (agent decides if it applies) */
 };
 
 struct mpic_request {

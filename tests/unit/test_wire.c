@@ -161,7 +161,7 @@ static void request_rejections(void **state)
                     "invalid-caa-domains");
     expect_rejected("{\"domain_or_ip_target\":\"a.example\",\"caa_check_parameters\":{\"caa_domains\":\"ca.example\"}}",
                     "invalid-caa-domains");
-    expect_rejected("{\"domain_or_ip_target\":\"a.example\",\"caa_check_parameters\":{\"validation_method\":\"HTTP 01\"}}",
+    expect_rejected("{\"domain_or_ip_target\":\"a.example\",\"caa_check_parameters\":{\"validation_method\":\"http-01\"}}",
                     "invalid-validation-method");
 }
 
@@ -181,6 +181,23 @@ static void request_targets_accepted(void **state)
         mpic_request_free(&r);
         json_decref(issues);
     }
+}
+
+static void request_validation_method_mapped_to_rfc8657_label(void **state)
+{
+    struct mpic_request r;
+    struct mpic_orchestration o;
+    int rc;
+    json_t *issues = parse("{\"domain_or_ip_target\":\"a.example\",\"caa_check_parameters\":{\"validation_method\":"
+                           "\"acme-dns-01\",\"account_uri\":\"https://ca.example/acct/9\",\"allow_lookup_failure\":true}}",
+                           &rc, &r, &o);
+    assert_int_equal(rc, 0);
+    assert_string_equal(r.caa.validation_method, "dns-01");
+    assert_true(r.caa.allow_lookup_failure);
+    mpic_request_free(&r);
+    json_decref(issues);
+    expect_rejected("{\"domain_or_ip_target\":\"a.example\",\"caa_check_parameters\":{\"allow_lookup_failure\":1}}",
+                    "invalid-allow-lookup-failure");
 }
 
 static json_t *caa_entry(const char *code, bool completed, bool passed, int64_t ts, const char *etype,
@@ -340,6 +357,7 @@ int main(void)
         cmocka_unit_test(request_lists_every_problem),
         cmocka_unit_test(request_rejections),
         cmocka_unit_test(request_targets_accepted),
+        cmocka_unit_test(request_validation_method_mapped_to_rfc8657_label),
         cmocka_unit_test(response_matches_golden_bytes),
         cmocka_unit_test(response_minimal_nulls_written_out),
         cmocka_unit_test(validation_body_shape),
