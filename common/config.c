@@ -993,12 +993,38 @@ static int parse_api_keys(struct loader *ld, json_t *obj, bool resolve, struct m
     return 0;
 }
 
+/* orchestrator.audit_log: {"path": FILE, "fsync": "per-request" | "none"}. */
+static int parse_audit_log(struct loader *ld, json_t *obj, struct mpic_orchestrator_config *o)
+{
+    static const char *const keys[] = { "path", "fsync", NULL };
+    const char *P = "orchestrator.audit_log";
+    json_t *a = json_object_get(obj, "audit_log");
+    const char *path = NULL, *mode = "per-request";
+    o->audit_fsync = true;
+    if (a == NULL)
+        return 0;
+    if (want_object(ld, a, P) < 0 || check_keys(ld, a, P, keys) < 0)
+        return -1;
+    json_t *v = json_object_get(a, "path");
+    if (v == NULL)
+        return fail(ld, "orchestrator.audit_log.path", "required key is missing");
+    if (want_string(ld, v, "orchestrator.audit_log.path", &path) < 0 ||
+        resolve_path(ld, "orchestrator.audit_log.path", path, &o->audit_log_path) < 0)
+        return -1;
+    if ((v = json_object_get(a, "fsync")) != NULL && want_string(ld, v, "orchestrator.audit_log.fsync", &mode) < 0)
+        return -1;
+    if (strcmp(mode, "per-request") != 0 && strcmp(mode, "none") != 0)
+        return fail(ld, "orchestrator.audit_log.fsync", "expected \"per-request\" or \"none\"");
+    o->audit_fsync = strcmp(mode, "per-request") == 0;
+    return 0;
+}
+
 static int parse_orchestrator(struct loader *ld, json_t *obj, struct mpic_config *cfg)
 {
     static const char *const keys[] = { "listen", "tls", "api_keys", "cohort_secret", "agent_tls",
                                         "default_perspective_count", "max_attempts_cap",
                                         "perspective_timeout_ms", "request_timeout_ms", "max_body_bytes",
-                                        "policy", NULL };
+                                        "policy", "audit_log", NULL };
     const char *P = "orchestrator";
     struct mpic_orchestrator_config *o = &cfg->orchestrator;
     bool active = ld->role == MPIC_ROLE_ORCHESTRATOR;
@@ -1052,6 +1078,8 @@ static int parse_orchestrator(struct loader *ld, json_t *obj, struct mpic_config
         o->default_perspective_count = (unsigned)c;
     }
 
+    if (parse_audit_log(ld, obj, o) < 0)
+        return -1;
     o->policy = MPIC_PROFILE_CABF_BR;
     if ((v = json_object_get(obj, "policy")) != NULL) {
         const char *s = NULL;
@@ -1263,6 +1291,7 @@ void mpic_config_free(struct mpic_config *cfg)
         return;
     free(cfg->path);
     free(cfg->log_level);
+    free(cfg->orchestrator.audit_log_path);
     strv_free(&cfg->caa_issuer_domains, false);
     for (size_t i = 0; i < cfg->n_perspectives; i++) {
         struct mpic_perspective *p = &cfg->perspectives[i];

@@ -30,6 +30,11 @@ struct mpic_perspective {
     enum mpic_rir rir;
     struct mpic_strv too_close;  /* codes; symmetric (validated both ways) */
     char *url;              /* agent base URL "https://host:port", required for the orchestrator */
+    bool has_location;      /* location given; required under policy cabf-br */
+    double lat, lon;        /* degrees; where outbound traffic first reaches the provider */
+    bool has_resolver;      /* a recursive resolver not co-located with the perspective */
+    double resolver_lat, resolver_lon;
+    enum mpic_rir resolver_rir;  /* equals rir (validated) */
 };
 
 struct mpic_tls_files {
@@ -53,6 +58,10 @@ struct mpic_orchestrator_config {
     unsigned request_timeout_ms;        /* whole request, all attempts */
     size_t max_body_bytes;
     enum mpic_policy_profile policy;    /* "cabf-br" (default) or "open-mpic-reference" */
+    struct mpic_perspective *primary;   /* primary network perspective, never in a cohort; NULL when absent */
+    bool require_primary;               /* valid only if the primary passed too */
+    char *audit_log_path;               /* NULL: no audit log */
+    bool audit_fsync;                   /* fsync after each request's records */
 };
 
 struct mpic_dns_config {
@@ -85,6 +94,10 @@ struct mpic_config {
     struct mpic_orchestrator_config orchestrator;
     bool has_agent;
     struct mpic_agent_config agent;
+    /* Pairs found closer than MPIC_DISTINCT_KM (perspectives or their
+     * resolvers) and merged into both too_close lists, one line each, e.g.
+     * "us-east-1 ~ us-east-2: 483 km", for -t to print. */
+    struct mpic_strv computed_too_close;
 };
 
 /* Loads and validates path for the given role (the role's section must be

@@ -9,6 +9,9 @@
 #include <string.h>
 #include <time.h>
 
+#include <openssl/rand.h>
+
+#include "audit.h"
 #include "log.h"
 #include "policy.h"
 #include "quorum.h"
@@ -18,7 +21,7 @@
 
 struct slot {
     struct mpic_job *job;
-    size_t perspective;          /* index into cfg->perspectives */
+    const struct mpic_perspective *perspective;   /* a cohort member, or the primary */
     struct mpic_call *call;      /* non-NULL while pending */
     json_t *entry;               /* {"perspective_code","check_response"} once done */
     struct mpic_perspective_outcome outcome;
@@ -31,34 +34,60 @@ struct mpic_job {
     struct mpic_orchestration orch;
     size_t *cohorts, n_cohorts;
     unsigned attempt;            /* 0-based index of the running attempt */
-    struct slot *slots;          /* perspective_count of them, for the running attempt */
+    struct slot *slots;          /* the cohort's, then the primary's (if any), for the running attempt */
+    unsigned n_slots;
     unsigned pending;
     json_t *previous;            /* array of arrays, NULL until a second attempt starts */
     struct event *deadline;
     struct event *kick;          /* finishes an attempt none of whose calls could start */
     bool deadline_passed;
     int64_t started_ns;
+    char request_id[17];         /* random, ties log and audit lines of one request together */
     mpic_job_done_cb cb;
     void *arg;
 };
 
 static const struct mpic_perspective *slot_perspective(const struct slot *s)
 {
-    return &s->job->env.cfg->perspectives[s->perspective];
+    return s->perspective;
+}
+
+static json_t *audit_common(const struct mpic_job *j)
+{
+    const struct mpic_orchestrator_config *oc = &j->env.cfg->orchestrator;
+    const struct mpic_br_phase *ph = mpic_policy_phase_at(time(NULL));
+    json_t *r = json_object();
+    json_object_set_new(r, "request_id", json_string(j->request_id));
+    json_object_set_new(r, "trace_identifier", j->req.trace_identifier ? json_string(j->req.trace_identifier) : json_null());
+    json_object_set_new(r, "target", json_string(j->req.target));
+    json_object_set_new(r, "check_type", json_string(mpic_check_type_name(j->req.check_type)));
+    json_object_set_new(r, "validation_method", json_null());
+    json_object_set_new(r, "policy", json_string(mpic_policy_profile_name(oc->policy)));
+    json_object_set_new(r, "phase", ph ? json_string(ph->effective) : json_null());
+    return r;
 }
 
 static void log_slot(const struct slot *s, const char *reason)
 {
     const struct mpic_job *j = s->job;
-    char tr[600], t[600], r[600];
+    int64_t latency_ms = (mpic_now_ns() - s->started_ns) / 1000000;
+    json_t *rec = audit_common(j);
+    json_object_set_new(rec, "attempt", json_integer(j->attempt + 1));
+    json_object_set_new(rec, "perspective_code", json_string(slot_perspective(s)->code));
+    json_object_set_new(rec, "rir", json_string(mpic_rir_name(slot_perspective(s)->rir)));
+    json_object_set_new(rec, "completed", json_boolean(s->outcome.completed));
+    json_object_set_new(rec, "passed", json_boolean(s->outcome.passed));
+    json_object_set_new(rec, "reason", json_string(reason));
+    json_object_set_new(rec, "latency_ms", json_integer(latency_ms));
+    mpic_audit_write(j->env.audit, "perspective_attempt", rec);
+    char tr[600], t[600], r[600], rir[32];
     mpic_log(MPIC_LOG_INFO, "perspective_result",
-             "trace=%s target=%s check_type=%s attempt=%u perspective=%s rir=%s completed=%s passed=%s"
-             " latency_ms=%lld reason=%s",
-             mpic_log_quote(j->req.trace_identifier, tr, sizeof tr), mpic_log_quote(j->req.target, t, sizeof t),
+             "request=%s trace=%s target=%s check_type=%s attempt=%u perspective=%s rir=%s completed=%s"
+             " passed=%s latency_ms=%lld reason=%s",
+             j->request_id, mpic_log_quote(j->req.trace_identifier, tr, sizeof tr), mpic_log_quote(j->req.target, t, sizeof t),
              mpic_check_type_name(j->req.check_type), j->attempt + 1, slot_perspective(s)->code,
-             mpic_rir_name(slot_perspective(s)->rir), s->outcome.completed ? "true" : "false",
-             s->outcome.passed ? "true" : "false", (long long)((mpic_now_ns() - s->started_ns) / 1000000),
-             mpic_log_quote(reason, r, sizeof r));
+             mpic_log_quote(mpic_rir_name(slot_perspective(s)->rir), rir, sizeof rir), s->outcome.completed ? "true" : "false",
+             s->outcome.passed ? "true" : "false", (long long)latency_ms, mpic_log_quote(reason, r, sizeof r));
 }
 
 static void slot_fail(struct slot *s, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -124,12 +153,13 @@ static void start_attempt(struct mpic_job *j)
     char *body = mpic_json_dump(msg);
     json_decref(msg);
     unsigned timeout = oc->perspective_timeout_ms < remaining_ms(j) ? oc->perspective_timeout_ms : remaining_ms(j);
-    j->pending = count;
-    for (unsigned i = 0; i < count; i++) {
+    j->pending = j->n_slots;
+    for (unsigned i = 0; i < j->n_slots; i++) {
         struct slot *s = &j->slots[i];
         memset(s, 0, sizeof *s);
         s->job = j;
-        s->perspective = cohort[i];
+        /* The primary runs the same check beside every cohort (BR 3.2.2.9: MPIC corroborates it). */
+        s->perspective = i < count ? &j->env.cfg->perspectives[cohort[i]] : oc->primary;
         s->outcome.rir = slot_perspective(s)->rir;
         s->started_ns = mpic_now_ns();
         s->call = body ? mpic_dispatch_post(j->env.dispatch, slot_perspective(s), AGENT_CHECK_PATH, body, timeout,
@@ -148,7 +178,7 @@ static void start_attempt(struct mpic_job *j)
 static json_t *attempt_entries(struct mpic_job *j)
 {
     json_t *a = json_array();
-    for (unsigned i = 0; i < j->orch.perspective_count; i++) {
+    for (unsigned i = 0; i < j->n_slots; i++) {
         json_array_append_new(a, j->slots[i].entry);
         j->slots[i].entry = NULL;
     }
@@ -157,7 +187,7 @@ static json_t *attempt_entries(struct mpic_job *j)
 
 static void job_free(struct mpic_job *j)
 {
-    for (unsigned i = 0; i < j->orch.perspective_count; i++) {
+    for (unsigned i = 0; i < j->n_slots && j->slots != NULL; i++) {
         if (j->slots[i].call != NULL)
             mpic_call_cancel(j->slots[i].call);
         json_decref(j->slots[i].entry);
@@ -182,6 +212,10 @@ static void finish_attempt(struct mpic_job *j)
     const struct mpic_orchestrator_config *oc = &j->env.cfg->orchestrator;
     bool two_rirs = mpic_policy_needs_two_rirs(oc->policy, time(NULL), count);
     struct mpic_quorum_result q = mpic_quorum_evaluate(outcomes, count, j->orch.quorum_count, two_rirs);
+    /* The primary is reported but never counted in the quorum figures. */
+    bool primary_passed = oc->primary == NULL || (j->slots[count].outcome.completed && j->slots[count].outcome.passed);
+    if (oc->require_primary && !primary_passed)
+        q.is_valid = false;
     bool last = q.is_valid || j->attempt + 1 >= j->orch.max_attempts || j->deadline_passed;
     if (!last) {
         if (j->previous == NULL)
@@ -191,15 +225,29 @@ static void finish_attempt(struct mpic_job *j)
         start_attempt(j);
         return;
     }
+    int64_t latency_ms = (mpic_now_ns() - j->started_ns) / 1000000;
+    char quorum[32];
+    snprintf(quorum, sizeof quorum, "%u/%u", q.passed, count);
+    json_t *rec = audit_common(j);
+    json_object_set_new(rec, "is_valid", json_boolean(q.is_valid));
+    json_object_set_new(rec, "mpic_completed", json_boolean(q.mpic_completed));
+    json_object_set_new(rec, "quorum", json_string(quorum));
+    json_object_set_new(rec, "quorum_required", json_integer(j->orch.quorum_count));
+    json_object_set_new(rec, "passing_rirs", json_integer(q.passing_rirs));
+    json_object_set_new(rec, "primary_passed", oc->primary ? json_boolean(primary_passed) : json_null());
+    json_object_set_new(rec, "perspective_count", json_integer(count));
+    json_object_set_new(rec, "attempts", json_integer(j->attempt + 1));
+    json_object_set_new(rec, "latency_ms", json_integer(latency_ms));
+    mpic_audit_write(j->env.audit, "mpic_request", rec);
+    mpic_audit_commit(j->env.audit);
     char tr[600], t[600];
     mpic_log(MPIC_LOG_INFO, "mpic_result",
-             "trace=%s target=%s check_type=%s is_valid=%s mpic_completed=%s quorum=%u/%u required=%u"
+             "request=%s trace=%s target=%s check_type=%s is_valid=%s mpic_completed=%s quorum=%u/%u required=%u"
              " passing_rirs=%u attempts=%u policy=%s latency_ms=%lld",
-             mpic_log_quote(j->req.trace_identifier, tr, sizeof tr), mpic_log_quote(j->req.target, t, sizeof t),
-             mpic_check_type_name(j->req.check_type), q.is_valid ? "true" : "false",
+             j->request_id, mpic_log_quote(j->req.trace_identifier, tr, sizeof tr),
+             mpic_log_quote(j->req.target, t, sizeof t), mpic_check_type_name(j->req.check_type), q.is_valid ? "true" : "false",
              q.mpic_completed ? "true" : "false", q.passed, count, j->orch.quorum_count, q.passing_rirs,
-             j->attempt + 1, mpic_policy_profile_name(oc->policy),
-             (long long)((mpic_now_ns() - j->started_ns) / 1000000));
+             j->attempt + 1, mpic_policy_profile_name(oc->policy), (long long)latency_ms);
     struct mpic_response_fields f = {
         .mpic_completed = q.mpic_completed,
         .request = &j->req,
@@ -220,7 +268,7 @@ static void on_deadline(evutil_socket_t fd, short what, void *arg)
 {
     struct mpic_job *j = arg;
     j->deadline_passed = true;
-    for (unsigned i = 0; i < j->orch.perspective_count; i++) {
+    for (unsigned i = 0; i < j->n_slots; i++) {
         struct slot *s = &j->slots[i];
         if (s->call == NULL)
             continue;
@@ -255,7 +303,13 @@ struct mpic_job *mpic_job_start(const struct mpic_job_env *env, struct mpic_requ
     j->cb = cb;
     j->arg = arg;
     j->started_ns = mpic_now_ns();
-    j->slots = calloc(orch->perspective_count, sizeof *j->slots);
+    unsigned char id[8];
+    if (RAND_bytes(id, sizeof id) != 1)
+        memset(id, 0, sizeof id);
+    for (size_t i = 0; i < sizeof id; i++)
+        snprintf(j->request_id + 2 * i, 3, "%02x", id[i]);
+    j->n_slots = orch->perspective_count + (env->cfg->orchestrator.primary != NULL ? 1 : 0);
+    j->slots = calloc(j->n_slots, sizeof *j->slots);
     j->deadline = evtimer_new(env->base, on_deadline, j);
     j->kick = evtimer_new(env->base, on_kick, j);
     if (j->slots == NULL || j->deadline == NULL || j->kick == NULL) {

@@ -7,6 +7,7 @@
 #include <jansson.h>
 
 #include "config.h"
+#include "audit.h"
 #include "dispatch.h"
 #include "wire.h"
 
@@ -14,6 +15,7 @@ struct mpic_job_env {
     const struct mpic_config *cfg;
     struct event_base *base;
     struct mpic_dispatch *dispatch;
+    struct mpic_audit *audit;   /* NULL: no audit log */
 };
 
 /* response is stolen by the callback. Called exactly once, from the loop,

@@ -18,6 +18,7 @@
 
 #include "cohort.h"
 #include "config.h"
+#include "audit.h"
 #include "dispatch.h"
 #include "job.h"
 #include "log.h"
@@ -35,6 +36,7 @@ struct orchestrator {
     struct evhttp *http;
     SSL_CTX *ssl_ctx;                  /* client-facing HTTPS, when configured */
     struct mpic_dispatch *dispatch;
+    struct mpic_audit *audit;
     unsigned char (*key_digests)[KEY_DIGEST_LEN];
     struct event *sigterm, *sigint;
     struct pending *pending;           /* requests waiting for their job */
@@ -161,7 +163,7 @@ static void handle_mpic(struct orchestrator *o, struct evhttp_request *req)
     }
     json_decref(issues);
     struct pending *p = calloc(1, sizeof *p);
-    struct mpic_job_env env = { &o->cfg, o->base, o->dispatch };
+    struct mpic_job_env env = { &o->cfg, o->base, o->dispatch, o->audit };
     if (p != NULL) {
         p->o = o;
         p->req = req;
@@ -255,6 +257,11 @@ static int start(struct orchestrator *o)
         mpic_log(MPIC_LOG_ERROR, "startup_failed", "error=\"%s\"", err.msg);
         return -1;
     }
+    if (oc->audit_log_path != NULL &&
+        (o->audit = mpic_audit_open(oc->audit_log_path, oc->audit_fsync, &err)) == NULL) {
+        mpic_log(MPIC_LOG_ERROR, "startup_failed", "error=\"%s\"", err.msg);
+        return -1;
+    }
     o->http = evhttp_new(o->base);
     if (oc->https) {
         o->ssl_ctx = mpic_tls_server_ctx(oc->tls_cert, oc->tls_key, NULL, &err);
@@ -296,6 +303,7 @@ static void stop(struct orchestrator *o)
     if (o->http != NULL)
         evhttp_free(o->http);
     mpic_dispatch_free(o->dispatch);
+    mpic_audit_close(o->audit);
     if (o->sigterm != NULL)
         event_free(o->sigterm);
     if (o->sigint != NULL)
