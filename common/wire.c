@@ -144,10 +144,12 @@ static void parse_caa_params(json_t *obj, struct mpic_caa_params *out, json_t *i
         out->allow_lookup_failure = json_is_true(alf);
 }
 
-/* Reads an optional integer member of orchestration_parameters. */
-static bool opt_int(json_t *obj, const char *key, const char *issue, long *out, json_t *issues)
+/* Reads an optional integer member of orchestration_parameters. Returns
+ * false when present but not an integer (the issue is recorded). */
+static bool opt_int(json_t *obj, const char *key, const char *issue, bool *has, long long *out, json_t *issues)
 {
     json_t *v = field(obj, key);
+    *has = false;
     *out = 0;
     if (v == NULL)
         return true;
@@ -155,34 +157,34 @@ static bool opt_int(json_t *obj, const char *key, const char *issue, long *out, 
         mpic_issue_add(issues, issue, "orchestration_parameters.%s must be an integer", key);
         return false;
     }
-    json_int_t i = json_integer_value(v);
-    *out = i > 100000 ? 100000 : i < -100000 ? -100000 : (long)i;
+    *has = true;
+    *out = json_integer_value(v);
     return true;
 }
 
 static void resolve_orchestration(const struct mpic_request *r, const struct mpic_request_limits *lim,
                                   bool counts_typed, struct mpic_orchestration *orch, json_t *issues)
 {
-    long count = r->perspective_count != 0 ? r->perspective_count : (long)lim->default_perspective_count;
-    bool count_ok = count >= 2 && count <= (long)lim->n_perspectives;
+    long long count = r->has_perspective_count ? r->perspective_count : (long long)lim->default_perspective_count;
+    bool count_ok = count >= 2 && count <= (long long)lim->n_perspectives;
     if (counts_typed && !count_ok)
         mpic_issue_add(issues, "invalid-perspective-count",
-                       "perspective_count %ld is outside the range this server allows: 2..%u", count,
+                       "perspective_count %lld is outside the range this server allows: 2..%u", count,
                        lim->n_perspectives);
-    long quorum = count_ok ? (long)mpic_quorum_default((unsigned)count) : 0;
-    if (counts_typed && r->quorum_count != 0) {
-        long lo = count >= 2 ? (long)mpic_quorum_min((unsigned)count) : 1;
+    long long quorum = count_ok ? (long long)mpic_quorum_default((unsigned)count) : 0;
+    if (counts_typed && r->has_quorum_count) {
+        long long lo = count_ok ? (long long)mpic_quorum_min((unsigned)count) : 1;
         if (r->quorum_count < lo || r->quorum_count > count)
             mpic_issue_add(issues, "invalid-quorum-count",
-                           "quorum_count %ld is outside the range %ld..%ld for perspective_count %ld",
+                           "quorum_count %lld is outside the range %lld..%lld for perspective_count %lld",
                            r->quorum_count, lo, count, count);
         quorum = r->quorum_count;
     }
-    long attempts = r->max_attempts <= 0 ? 1 : r->max_attempts;
-    if (attempts > (long)lim->max_attempts_cap)
-        attempts = (long)lim->max_attempts_cap;
+    long long attempts = !r->has_max_attempts || r->max_attempts <= 0 ? 1 : r->max_attempts;
+    if (attempts > (long long)lim->max_attempts_cap)
+        attempts = (long long)lim->max_attempts_cap;
     orch->perspective_count = count_ok ? (unsigned)count : 0;
-    orch->quorum_count = quorum > 0 ? (unsigned)quorum : 0;
+    orch->quorum_count = quorum > 0 && quorum <= count ? (unsigned)quorum : 0;
     orch->max_attempts = (unsigned)attempts;
 }
 
@@ -251,13 +253,11 @@ int mpic_request_parse(const char *body, size_t len, const struct mpic_request_l
         counts_typed = false;
     } else if (op != NULL) {
         out->has_orchestration = true;
-        counts_typed &= opt_int(op, "perspective_count", "invalid-perspective-count", &out->perspective_count, issues);
-        counts_typed &= opt_int(op, "quorum_count", "invalid-quorum-count", &out->quorum_count, issues);
-        opt_int(op, "max_attempts", "invalid-max-attempts", &out->max_attempts, issues);
-        if (field(op, "perspective_count") != NULL && out->perspective_count == 0 && counts_typed)
-            out->perspective_count = -1;   /* an explicit 0 is out of range, not "absent" */
-        if (field(op, "quorum_count") != NULL && out->quorum_count == 0 && counts_typed)
-            out->quorum_count = -1;
+        counts_typed &= opt_int(op, "perspective_count", "invalid-perspective-count", &out->has_perspective_count,
+                                &out->perspective_count, issues);
+        counts_typed &= opt_int(op, "quorum_count", "invalid-quorum-count", &out->has_quorum_count,
+                                &out->quorum_count, issues);
+        opt_int(op, "max_attempts", "invalid-max-attempts", &out->has_max_attempts, &out->max_attempts, issues);
     }
     resolve_orchestration(out, lim, counts_typed, orch, issues);
     parse_trace(root, out, issues);
@@ -508,9 +508,9 @@ json_t *mpic_agent_response_parse(const char *body, size_t len, const char *expe
     return out;
 }
 
-static json_t *int_or_null(long v)
+static json_t *int_or_null(bool has, long long v)
 {
-    return v != 0 ? json_integer(v) : json_null();
+    return has ? json_integer((json_int_t)v) : json_null();
 }
 
 json_t *mpic_response_json(const struct mpic_response_fields *f)
@@ -521,9 +521,9 @@ json_t *mpic_response_json(const struct mpic_response_fields *f)
     json_t *req_orch = json_null();
     if (r->has_orchestration) {
         req_orch = json_object();
-        json_object_set_new(req_orch, "perspective_count", int_or_null(r->perspective_count));
-        json_object_set_new(req_orch, "quorum_count", int_or_null(r->quorum_count));
-        json_object_set_new(req_orch, "max_attempts", int_or_null(r->max_attempts));
+        json_object_set_new(req_orch, "perspective_count", int_or_null(r->has_perspective_count, r->perspective_count));
+        json_object_set_new(req_orch, "quorum_count", int_or_null(r->has_quorum_count, r->quorum_count));
+        json_object_set_new(req_orch, "max_attempts", int_or_null(r->has_max_attempts, r->max_attempts));
     }
     json_object_set_new(j, "request_orchestration_parameters", req_orch);
     json_t *act = json_object();

@@ -32,7 +32,9 @@ struct mpic_request {
     char *target;                 /* as sent */
     struct mpic_target target_info;
     bool has_orchestration;       /* orchestration_parameters was an object */
-    long perspective_count, quorum_count, max_attempts;   /* 0 = absent */
+    /* orchestration_parameters exactly as sent (echoed back), each only when has_* */
+    bool has_perspective_count, has_quorum_count, has_max_attempts;
+    long long perspective_count, quorum_count, max_attempts;
     char *trace_identifier;       /* NULL when absent or null */
     struct mpic_caa_params caa;
 };
