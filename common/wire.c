@@ -392,6 +392,59 @@ json_t *mpic_perspective_json(const char *code, json_t *check_response)
     return p;
 }
 
+json_t *mpic_error_list_append(json_t *list, const char *type, const char *message)
+{
+    json_t *e = json_object();
+    json_object_set_new(e, "error_type", json_string(type));
+    json_object_set_new(e, "error_message", json_string(message));
+    if (list == NULL)
+        list = json_array();
+    json_array_append_new(list, e);
+    return list;
+}
+
+json_t *mpic_dcv_dns_details_json(enum mpic_dcv_method m, const struct mpic_strv *records_seen, int response_code,
+                                  int ad_flag, const char *found_at, const struct mpic_strv *cname_chain)
+{
+    json_t *d = json_object();
+    json_object_set_new(d, "validation_method", json_string(mpic_dcv_method_name(m)));
+    json_object_set_new(d, "records_seen", strv_json(records_seen));
+    json_object_set_new(d, "response_code", response_code < 0 ? json_null() : json_integer(response_code));
+    json_object_set_new(d, "ad_flag", ad_flag < 0 ? json_null() : json_boolean(ad_flag));
+    json_object_set_new(d, "found_at", string_or_null(found_at));
+    json_object_set_new(d, "cname_chain", strv_json(cname_chain));
+    return d;
+}
+
+json_t *mpic_dcv_http_details_json(enum mpic_dcv_method m, json_t *response_history, const char *response_url,
+                                   long response_status_code, const char *response_page)
+{
+    json_t *d = json_object();
+    json_object_set_new(d, "validation_method", json_string(mpic_dcv_method_name(m)));
+    json_object_set_new(d, "response_history", response_history ? response_history : json_null());
+    json_object_set_new(d, "response_url", string_or_null(response_url));
+    json_object_set_new(d, "response_status_code",
+                        response_status_code < 0 ? json_null() : json_integer(response_status_code));
+    json_object_set_new(d, "response_page", string_or_null(response_page));
+    return d;
+}
+
+json_t *mpic_http_history_entry_json(long status_code, const char *url)
+{
+    json_t *e = json_object();
+    json_object_set_new(e, "status_code", json_integer(status_code));
+    json_object_set_new(e, "url", json_string(url));
+    return e;
+}
+
+json_t *mpic_dcv_alpn_details_json(const char *common_name)
+{
+    json_t *d = json_object();
+    json_object_set_new(d, "validation_method", json_string("acme-tls-alpn-01"));
+    json_object_set_new(d, "common_name", string_or_null(common_name));
+    return d;
+}
+
 json_t *mpic_agent_response_json(const char *code, json_t *check_response)
 {
     json_t *j = json_object();

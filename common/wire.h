@@ -10,6 +10,7 @@
 
 #include "caa.h"
 #include "config.h"
+#include "dcv.h"
 #include "error.h"
 #include "target.h"
 
@@ -74,6 +75,17 @@ json_t *mpic_caa_details_json(int record_present, const char *found_at, const st
 json_t *mpic_check_response_json(bool completed, bool passed, json_t *errors, int64_t timestamp_ns,
                                  enum mpic_check_type t, json_t *details);   /* steals errors, details */
 json_t *mpic_perspective_json(const char *code, json_t *check_response);    /* steals check_response */
+/* Appends one {"error_type","error_message"}; list may be NULL (a new list is returned). */
+json_t *mpic_error_list_append(json_t *list, const char *type, const char *message);
+
+/* DCV details, key order as in the contract. Negative response_code, ad_flag
+ * or response_status_code, and NULL strings / lists, are written as null. */
+json_t *mpic_dcv_dns_details_json(enum mpic_dcv_method m, const struct mpic_strv *records_seen, int response_code,
+                                  int ad_flag, const char *found_at, const struct mpic_strv *cname_chain);
+json_t *mpic_dcv_http_details_json(enum mpic_dcv_method m, json_t *response_history /* stolen; NULL -> null */,
+                                   const char *response_url, long response_status_code, const char *response_page);
+json_t *mpic_http_history_entry_json(long status_code, const char *url);
+json_t *mpic_dcv_alpn_details_json(const char *common_name);
 
 /* Agent -> orchestrator: {"protocol":1,"perspective_code","check_response"}. */
 json_t *mpic_agent_response_json(const char *code, json_t *check_response); /* steals */
