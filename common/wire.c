@@ -12,6 +12,7 @@
 #include <time.h>
 
 #include "quorum.h"
+#include "wire_internal.h"
 
 #define MAX_TRACE_ID_LEN 512
 #define MAX_URI_LEN 2048
@@ -43,7 +44,7 @@ json_t *mpic_validation_failed_body(json_t *issues)
 }
 
 /* Present and not JSON null. */
-static json_t *field(json_t *obj, const char *key)
+json_t *mpic_wire_field(json_t *obj, const char *key)
 {
     json_t *v = json_object_get(obj, key);
     return json_is_null(v) ? NULL : v;
@@ -80,7 +81,7 @@ static void parse_caa_params(json_t *obj, struct mpic_caa_params *out, json_t *i
 {
     out->present = true;
     out->cert_type = MPIC_CERT_TLS_SERVER;
-    json_t *ct = field(obj, "certificate_type");
+    json_t *ct = mpic_wire_field(obj, "certificate_type");
     if (ct != NULL) {
         const char *s = json_string_value(ct);
         if (s != NULL && strcmp(s, "tls-server") == 0)
@@ -91,7 +92,7 @@ static void parse_caa_params(json_t *obj, struct mpic_caa_params *out, json_t *i
             mpic_issue_add(issues, "invalid-certificate-type",
                            "caa_check_parameters.certificate_type must be \"tls-server\" or \"s-mime\"");
     }
-    json_t *doms = field(obj, "caa_domains");
+    json_t *doms = mpic_wire_field(obj, "caa_domains");
     if (doms != NULL && !json_is_array(doms)) {
         mpic_issue_add(issues, "invalid-caa-domains", "caa_check_parameters.caa_domains must be an array of domain names");
     } else if (doms != NULL && json_array_size(doms) > MAX_CAA_DOMAINS) {
@@ -115,7 +116,7 @@ static void parse_caa_params(json_t *obj, struct mpic_caa_params *out, json_t *i
             out->domains.v[out->domains.n++] = l;
         }
     }
-    json_t *acct = field(obj, "account_uri");
+    json_t *acct = mpic_wire_field(obj, "account_uri");
     if (acct != NULL) {
         const char *s = json_string_value(acct);
         if (s == NULL || *s == '\0' || strlen(s) > MAX_URI_LEN)
@@ -125,7 +126,7 @@ static void parse_caa_params(json_t *obj, struct mpic_caa_params *out, json_t *i
         else
             out->account_uri = strdup(s);
     }
-    json_t *vm = field(obj, "validation_method");
+    json_t *vm = mpic_wire_field(obj, "validation_method");
     if (vm != NULL) {
         /* Clients name the DCV method as the API does; agents receive the RFC 8657 label. */
         const char *s = json_string_value(vm);
@@ -137,7 +138,7 @@ static void parse_caa_params(json_t *obj, struct mpic_caa_params *out, json_t *i
         else
             out->validation_method = strdup(label);
     }
-    json_t *alf = field(obj, "allow_lookup_failure");
+    json_t *alf = mpic_wire_field(obj, "allow_lookup_failure");
     if (alf != NULL && !json_is_boolean(alf))
         mpic_issue_add(issues, "invalid-allow-lookup-failure", "caa_check_parameters.allow_lookup_failure must be a boolean");
     else
@@ -148,7 +149,7 @@ static void parse_caa_params(json_t *obj, struct mpic_caa_params *out, json_t *i
  * false when present but not an integer (the issue is recorded). */
 static bool opt_int(json_t *obj, const char *key, const char *issue, bool *has, long long *out, json_t *issues)
 {
-    json_t *v = field(obj, key);
+    json_t *v = mpic_wire_field(obj, key);
     *has = false;
     *out = 0;
     if (v == NULL)
@@ -190,7 +191,7 @@ static void resolve_orchestration(const struct mpic_request *r, const struct mpi
 
 static void parse_target(json_t *root, struct mpic_request *out, json_t *issues)
 {
-    json_t *t = field(root, "domain_or_ip_target");
+    json_t *t = mpic_wire_field(root, "domain_or_ip_target");
     struct mpic_error err;
     if (t == NULL) {
         mpic_issue_add(issues, "missing-field", "domain_or_ip_target is required");
@@ -205,7 +206,7 @@ static void parse_target(json_t *root, struct mpic_request *out, json_t *issues)
 
 static void parse_trace(json_t *root, struct mpic_request *out, json_t *issues)
 {
-    json_t *t = field(root, "trace_identifier");
+    json_t *t = mpic_wire_field(root, "trace_identifier");
     if (t == NULL)
         return;
     if (!json_is_string(t) || json_string_length(t) > MAX_TRACE_ID_LEN)
@@ -233,21 +234,19 @@ int mpic_request_parse(const char *body, size_t len, const struct mpic_request_l
         json_decref(root);
         return -1;
     }
-    json_t *ct = field(root, "check_type");
+    json_t *ct = mpic_wire_field(root, "check_type");
     const char *cts = json_string_value(ct);
     if (ct == NULL || (cts && strcmp(cts, "caa") == 0)) {
         out->check_type = MPIC_CHECK_CAA;
     } else if (cts && strcmp(cts, "dcv") == 0) {
         out->check_type = MPIC_CHECK_DCV;
-        mpic_issue_add(issues, "unsupported-validation-method",
-                       "check_type \"dcv\" is not supported by this server version; only \"caa\" is");
     } else {
         mpic_issue_add(issues, "invalid-check-type", "check_type must be \"caa\" or \"dcv\" (lower case)");
     }
     parse_target(root, out, issues);
 
     bool counts_typed = true;
-    json_t *op = field(root, "orchestration_parameters");
+    json_t *op = mpic_wire_field(root, "orchestration_parameters");
     if (op != NULL && !json_is_object(op)) {
         mpic_issue_add(issues, "invalid-orchestration-parameters", "orchestration_parameters must be an object");
         counts_typed = false;
@@ -262,7 +261,9 @@ int mpic_request_parse(const char *body, size_t len, const struct mpic_request_l
     resolve_orchestration(out, lim, counts_typed, orch, issues);
     parse_trace(root, out, issues);
 
-    json_t *cp = field(root, "caa_check_parameters");
+    if (out->check_type == MPIC_CHECK_DCV)
+        mpic_wire_parse_dcv(root, out, issues);
+    json_t *cp = mpic_wire_field(root, "caa_check_parameters");
     if (cp != NULL && out->check_type == MPIC_CHECK_CAA) {
         if (!json_is_object(cp))
             mpic_issue_add(issues, "invalid-caa-check-parameters", "caa_check_parameters must be an object");
@@ -280,15 +281,16 @@ void mpic_request_free(struct mpic_request *r)
     strv_free(&r->caa.domains);
     free(r->caa.account_uri);
     free(r->caa.validation_method);
+    mpic_dcv_params_free(&r->dcv);
     memset(r, 0, sizeof *r);
 }
 
-static json_t *string_or_null(const char *s)
+json_t *mpic_wire_string_or_null(const char *s)
 {
     return s ? json_string(s) : json_null();
 }
 
-static json_t *strv_json(const struct mpic_strv *s)
+json_t *mpic_wire_strv_json(const struct mpic_strv *s)
 {
     if (s == NULL || s->v == NULL)
         return json_null();
@@ -302,16 +304,21 @@ json_t *mpic_agent_request_json(const struct mpic_request *r, const struct mpic_
 {
     json_t *caa = json_object();
     json_object_set_new(caa, "certificate_type", json_string(cert_type_name(r->caa.cert_type)));
-    json_object_set_new(caa, "caa_domains", strv_json(caa_domains));
-    json_object_set_new(caa, "account_uri", string_or_null(r->caa.account_uri));
-    json_object_set_new(caa, "validation_method", string_or_null(r->caa.validation_method));
+    json_object_set_new(caa, "caa_domains", mpic_wire_strv_json(caa_domains));
+    json_object_set_new(caa, "account_uri", mpic_wire_string_or_null(r->caa.account_uri));
+    json_object_set_new(caa, "validation_method", mpic_wire_string_or_null(r->caa.validation_method));
     json_object_set_new(caa, "allow_lookup_failure", json_boolean(r->caa.allow_lookup_failure));
     json_t *j = json_object();
     json_object_set_new(j, "protocol", json_integer(MPIC_AGENT_PROTOCOL));
     json_object_set_new(j, "check_type", json_string(mpic_check_type_name(r->check_type)));
     json_object_set_new(j, "domain_or_ip_target", json_string(r->target));
-    json_object_set_new(j, "trace_identifier", string_or_null(r->trace_identifier));
-    json_object_set_new(j, "caa_check_parameters", caa);
+    json_object_set_new(j, "trace_identifier", mpic_wire_string_or_null(r->trace_identifier));
+    if (r->check_type == MPIC_CHECK_DCV) {
+        json_decref(caa);
+        json_object_set_new(j, "dcv_check_parameters", mpic_wire_dcv_params_json(&r->dcv));
+    } else {
+        json_object_set_new(j, "caa_check_parameters", caa);
+    }
     return j;
 }
 
@@ -332,17 +339,21 @@ int mpic_agent_request_parse(const char *body, size_t len, struct mpic_request *
     json_t *proto = json_object_get(root, "protocol");
     const char *ct = json_string_value(json_object_get(root, "check_type"));
     json_t *cp = json_object_get(root, "caa_check_parameters");
+    bool dcv = ct != NULL && strcmp(ct, "dcv") == 0;
     if (!json_is_integer(proto) || json_integer_value(proto) != MPIC_AGENT_PROTOCOL)
         mpic_issue_add(issues, "protocol", "unsupported protocol version (this agent speaks %d)", MPIC_AGENT_PROTOCOL);
-    else if (ct == NULL || strcmp(ct, "caa") != 0)
-        mpic_issue_add(issues, "check_type", "check_type must be \"caa\"");
-    else if (!json_is_object(cp))
+    else if (ct == NULL || (!dcv && strcmp(ct, "caa") != 0))
+        mpic_issue_add(issues, "check_type", "check_type must be \"caa\" or \"dcv\"");
+    else if (!dcv && !json_is_object(cp))
         mpic_issue_add(issues, "caa", "caa_check_parameters must be an object");
     if (json_array_size(issues) == 0) {
-        out->check_type = MPIC_CHECK_CAA;
+        out->check_type = dcv ? MPIC_CHECK_DCV : MPIC_CHECK_CAA;
         parse_target(root, out, issues);
         parse_trace(root, out, issues);
-        parse_caa_params(cp, &out->caa, issues, false);
+        if (dcv)
+            mpic_wire_parse_dcv(root, out, issues);
+        else
+            parse_caa_params(cp, &out->caa, issues, false);
     }
     int rc = json_array_size(issues) == 0 ? 0 : issues_to_error(issues, err);
     json_decref(issues);
@@ -366,8 +377,8 @@ json_t *mpic_caa_details_json(int record_present, const char *found_at, const st
 {
     json_t *d = json_object();
     json_object_set_new(d, "caa_record_present", record_present < 0 ? json_null() : json_boolean(record_present));
-    json_object_set_new(d, "found_at", string_or_null(found_at));
-    json_object_set_new(d, "records_seen", strv_json(records));
+    json_object_set_new(d, "found_at", mpic_wire_string_or_null(found_at));
+    json_object_set_new(d, "records_seen", mpic_wire_strv_json(records));
     return d;
 }
 
@@ -408,11 +419,11 @@ json_t *mpic_dcv_dns_details_json(enum mpic_dcv_method m, const struct mpic_strv
 {
     json_t *d = json_object();
     json_object_set_new(d, "validation_method", json_string(mpic_dcv_method_name(m)));
-    json_object_set_new(d, "records_seen", strv_json(records_seen));
+    json_object_set_new(d, "records_seen", mpic_wire_strv_json(records_seen));
     json_object_set_new(d, "response_code", response_code < 0 ? json_null() : json_integer(response_code));
     json_object_set_new(d, "ad_flag", ad_flag < 0 ? json_null() : json_boolean(ad_flag));
-    json_object_set_new(d, "found_at", string_or_null(found_at));
-    json_object_set_new(d, "cname_chain", strv_json(cname_chain));
+    json_object_set_new(d, "found_at", mpic_wire_string_or_null(found_at));
+    json_object_set_new(d, "cname_chain", mpic_wire_strv_json(cname_chain));
     return d;
 }
 
@@ -422,10 +433,10 @@ json_t *mpic_dcv_http_details_json(enum mpic_dcv_method m, json_t *response_hist
     json_t *d = json_object();
     json_object_set_new(d, "validation_method", json_string(mpic_dcv_method_name(m)));
     json_object_set_new(d, "response_history", response_history ? response_history : json_null());
-    json_object_set_new(d, "response_url", string_or_null(response_url));
+    json_object_set_new(d, "response_url", mpic_wire_string_or_null(response_url));
     json_object_set_new(d, "response_status_code",
                         response_status_code < 0 ? json_null() : json_integer(response_status_code));
-    json_object_set_new(d, "response_page", string_or_null(response_page));
+    json_object_set_new(d, "response_page", mpic_wire_string_or_null(response_page));
     return d;
 }
 
@@ -441,7 +452,7 @@ json_t *mpic_dcv_alpn_details_json(const char *common_name)
 {
     json_t *d = json_object();
     json_object_set_new(d, "validation_method", json_string("acme-tls-alpn-01"));
-    json_object_set_new(d, "common_name", string_or_null(common_name));
+    json_object_set_new(d, "common_name", mpic_wire_string_or_null(common_name));
     return d;
 }
 
@@ -455,7 +466,7 @@ json_t *mpic_agent_response_json(const char *code, json_t *check_response)
 }
 
 /* True when obj has exactly the n keys given. */
-static bool exact_keys(json_t *obj, const char *const *keys, size_t n)
+bool mpic_wire_exact_keys(json_t *obj, const char *const *keys, size_t n)
 {
     if (!json_is_object(obj) || json_object_size(obj) != n)
         return false;
@@ -477,7 +488,7 @@ static json_t *parse_errors(json_t *errs, struct mpic_error *err)
     json_t *out = json_array(), *e;
     size_t i;
     json_array_foreach(errs, i, e) {
-        if (!exact_keys(e, keys, 2) || !json_is_string(json_object_get(e, "error_type")) ||
+        if (!mpic_wire_exact_keys(e, keys, 2) || !json_is_string(json_object_get(e, "error_type")) ||
             !json_is_string(json_object_get(e, "error_message"))) {
             json_decref(out);
             mpic_error_set(err, "errors[%zu] is not {error_type, error_message}", i);
@@ -494,7 +505,7 @@ static json_t *parse_errors(json_t *errs, struct mpic_error *err)
 static json_t *parse_caa_details(json_t *d, struct mpic_error *err)
 {
     static const char *const keys[] = { "caa_record_present", "found_at", "records_seen" };
-    if (!exact_keys(d, keys, 3)) {
+    if (!mpic_wire_exact_keys(d, keys, 3)) {
         mpic_error_set(err, "details must hold exactly caa_record_present, found_at, records_seen");
         return NULL;
     }
@@ -522,8 +533,9 @@ static json_t *parse_caa_details(json_t *d, struct mpic_error *err)
 }
 
 json_t *mpic_agent_response_parse(const char *body, size_t len, const char *expected_code,
-                                  enum mpic_check_type t, struct mpic_error *err)
+                                  const struct mpic_request *req, struct mpic_error *err)
 {
+    enum mpic_check_type t = req->check_type;
     static const char *const top_keys[] = { "protocol", "perspective_code", "check_response" };
     static const char *const cr_keys[] = { "check_completed", "check_passed", "errors",
                                            "timestamp_ns", "check_type", "details" };
@@ -538,19 +550,22 @@ json_t *mpic_agent_response_parse(const char *body, size_t len, const char *expe
     json_t *completed = json_object_get(cr, "check_completed"), *passed = json_object_get(cr, "check_passed");
     json_t *ts = json_object_get(cr, "timestamp_ns");
     const char *ct = json_string_value(json_object_get(cr, "check_type"));
-    if (!exact_keys(root, top_keys, 3) || json_integer_value(json_object_get(root, "protocol")) != MPIC_AGENT_PROTOCOL) {
+    if (!mpic_wire_exact_keys(root, top_keys, 3) || json_integer_value(json_object_get(root, "protocol")) != MPIC_AGENT_PROTOCOL) {
         mpic_error_set(err, "agent reply is not an mpic-agent protocol %d message", MPIC_AGENT_PROTOCOL);
     } else if (code == NULL || strcmp(code, expected_code) != 0) {
         mpic_error_set(err, "agent reply names perspective \"%s\", expected \"%s\"", code ? code : "(none)",
                        expected_code);
-    } else if (!exact_keys(cr, cr_keys, 6) || !json_is_boolean(completed) || !json_is_boolean(passed) ||
+    } else if (!mpic_wire_exact_keys(cr, cr_keys, 6) || !json_is_boolean(completed) || !json_is_boolean(passed) ||
                !json_is_integer(ts) || ct == NULL || strcmp(ct, mpic_check_type_name(t)) != 0) {
         mpic_error_set(err, "agent reply has a malformed check_response");
     } else if (json_is_true(passed) && !json_is_true(completed)) {
         mpic_error_set(err, "agent reply claims a pass for an incomplete check");
     } else {
         json_t *errors = parse_errors(json_object_get(cr, "errors"), err);
-        json_t *details = errors ? parse_caa_details(json_object_get(cr, "details"), err) : NULL;
+        json_t *d = json_object_get(cr, "details");
+        json_t *details = errors == NULL ? NULL
+                          : t == MPIC_CHECK_DCV ? mpic_wire_parse_dcv_details(d, req->dcv.method, err)
+                                                : parse_caa_details(d, err);
         if (details != NULL)
             out = mpic_check_response_json(json_is_true(completed), json_is_true(passed), errors,
                                            json_integer_value(ts), t, details);
@@ -587,13 +602,18 @@ json_t *mpic_response_json(const struct mpic_response_fields *f)
     json_object_set_new(j, "check_type", json_string(mpic_check_type_name(r->check_type)));
     json_object_set_new(j, "domain_or_ip_target", json_string(r->target));
     json_object_set_new(j, "is_valid", json_boolean(f->is_valid));
-    json_object_set_new(j, "trace_identifier", string_or_null(r->trace_identifier));
+    json_object_set_new(j, "trace_identifier", mpic_wire_string_or_null(r->trace_identifier));
     json_object_set_new(j, "perspectives", f->perspectives);
+    if (r->check_type == MPIC_CHECK_DCV) {
+        json_object_set_new(j, "dcv_check_parameters", mpic_wire_dcv_params_json(&r->dcv));
+        json_object_set_new(j, "previous_attempt_results", f->previous_attempts ? f->previous_attempts : json_null());
+        return j;
+    }
     json_t *caa = json_null();
     if (r->caa.present) {
         caa = json_object();
         json_object_set_new(caa, "certificate_type", json_string(cert_type_name(r->caa.cert_type)));
-        json_object_set_new(caa, "caa_domains", strv_json(&r->caa.domains));
+        json_object_set_new(caa, "caa_domains", mpic_wire_strv_json(&r->caa.domains));
     }
     json_object_set_new(j, "caa_check_parameters", caa);
     json_object_set_new(j, "previous_attempt_results", f->previous_attempts ? f->previous_attempts : json_null());

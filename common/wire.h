@@ -38,6 +38,8 @@ struct mpic_request {
     long long perspective_count, quorum_count, max_attempts;
     char *trace_identifier;       /* NULL when absent or null */
     struct mpic_caa_params caa;
+    bool has_dcv;                 /* dcv_check_parameters parsed (check_type "dcv") */
+    struct mpic_dcv_params dcv;
 };
 
 /* Server-side limits a request is validated against. */
@@ -65,7 +67,8 @@ void mpic_issue_add(json_t *issues, const char *type, const char *fmt, ...)
 json_t *mpic_validation_failed_body(json_t *issues);
 
 /* Orchestrator -> agent: {"protocol":1,"check_type","domain_or_ip_target",
- * "trace_identifier","caa_check_parameters":{...}} with caa_domains resolved. */
+ * "trace_identifier","caa_check_parameters":{...}} with caa_domains resolved,
+ * or "dcv_check_parameters":{...} with defaults filled in. */
 json_t *mpic_agent_request_json(const struct mpic_request *r, const struct mpic_strv *caa_domains);
 int mpic_agent_request_parse(const char *body, size_t len, struct mpic_request *out, struct mpic_error *err);
 
@@ -92,7 +95,7 @@ json_t *mpic_agent_response_json(const char *code, json_t *check_response); /* s
 /* Validates an agent's reply strictly (protocol, code, every key and type) and
  * returns a freshly built check_response in canonical order, or NULL with err. */
 json_t *mpic_agent_response_parse(const char *body, size_t len, const char *expected_code,
-                                  enum mpic_check_type t, struct mpic_error *err);
+                                  const struct mpic_request *req, struct mpic_error *err);
 
 struct mpic_response_fields {
     bool mpic_completed;

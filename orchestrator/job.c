@@ -120,7 +120,7 @@ static void on_agent_reply(long status, const char *body, size_t len, const char
         slot_fail(s, "perspective %s answered HTTP status %ld", slot_perspective(s)->code, status);
     } else {
         struct mpic_error err;
-        json_t *cr = mpic_agent_response_parse(body, len, slot_perspective(s)->code, j->req.check_type, &err);
+        json_t *cr = mpic_agent_response_parse(body, len, slot_perspective(s)->code, &j->req, &err);
         if (cr == NULL) {
             slot_fail(s, "perspective %s sent an unusable reply: %s", slot_perspective(s)->code, err.msg);
         } else {

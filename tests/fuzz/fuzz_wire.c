@@ -7,6 +7,8 @@
 
 #include "wire.h"
 
+static const struct mpic_request caa_req = { .check_type = MPIC_CHECK_CAA };
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -27,7 +29,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     }
     mpic_request_free(&r);
     json_decref(issues);
-    json_t *cr = mpic_agent_response_parse((const char *)data, size, "us-east-1", MPIC_CHECK_CAA, &err);
+    json_t *cr = mpic_agent_response_parse((const char *)data, size, "us-east-1", &caa_req, &err);
     json_decref(cr);
     return 0;
 }

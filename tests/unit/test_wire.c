@@ -13,6 +13,8 @@
 
 #include "wire.h"
 
+static const struct mpic_request caa_req = { .check_type = MPIC_CHECK_CAA };
+
 static const struct mpic_request_limits limits = { .n_perspectives = 6, .default_perspective_count = 6,
                                                    .max_attempts_cap = 3 };
 
@@ -138,7 +140,7 @@ static void request_rejections(void **state)
     expect_rejected("{\"domain_or_ip_target\":\"-a.example\"}", "invalid-domain");
     expect_rejected("{\"domain_or_ip_target\":\"1.2.3.4.5\"}", "invalid-domain");
     expect_rejected("{\"domain_or_ip_target\":\"fe80::1%eth0\"}", "invalid-domain");
-    expect_rejected("{\"check_type\":\"dcv\",\"domain_or_ip_target\":\"a.example\"}", "unsupported-validation-method");
+    expect_rejected("{\"check_type\":\"dcv\",\"domain_or_ip_target\":\"a.example\"}", "missing-field");
     expect_rejected("{\"check_type\":7,\"domain_or_ip_target\":\"a.example\"}", "invalid-check-type");
     expect_rejected("{\"domain_or_ip_target\":\"a.example\",\"orchestration_parameters\":{\"perspective_count\":\"6\"}}",
                     "invalid-perspective-count");
@@ -307,7 +309,7 @@ static const char *good_reply =
 static void agent_reply_rebuilt_in_canonical_order(void **state)
 {
     struct mpic_error err;
-    json_t *cr = mpic_agent_response_parse(good_reply, strlen(good_reply), "us-east-1", MPIC_CHECK_CAA, &err);
+    json_t *cr = mpic_agent_response_parse(good_reply, strlen(good_reply), "us-east-1", &caa_req, &err);
     assert_non_null(cr);
     char *text = mpic_json_dump(cr);
     assert_string_equal(text, "{\"check_completed\":true,\"check_passed\":true,\"errors\":null,\"timestamp_ns\":"
@@ -320,7 +322,7 @@ static void agent_reply_rebuilt_in_canonical_order(void **state)
 static void agent_reply_rejections(void **state)
 {
     struct mpic_error err;
-    assert_null(mpic_agent_response_parse(good_reply, strlen(good_reply), "eu-west-1", MPIC_CHECK_CAA, &err));
+    assert_null(mpic_agent_response_parse(good_reply, strlen(good_reply), "eu-west-1", &caa_req, &err));
     assert_non_null(strstr(err.msg, "eu-west-1"));
     const char *bad[] = {
         "garbage",
@@ -342,7 +344,7 @@ static void agent_reply_rejections(void **state)
         "{\"caa_record_present\":true,\"found_at\":null,\"records_seen\":null}}}",
     };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
-        json_t *cr = mpic_agent_response_parse(bad[i], strlen(bad[i]), "us-east-1", MPIC_CHECK_CAA, &err);
+        json_t *cr = mpic_agent_response_parse(bad[i], strlen(bad[i]), "us-east-1", &caa_req, &err);
         if (cr != NULL)
             fail_msg("bad reply %zu accepted", i);
     }
