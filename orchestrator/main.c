@@ -365,6 +365,29 @@ static void print_summary(const char *path, const struct mpic_config *c)
            path, c->n_perspectives, __builtin_popcount(rirs), c->orchestrator.default_perspective_count,
            c->orchestrator.max_attempts_cap, c->orchestrator.api_keys.n, c->orchestrator.listen_host,
            c->orchestrator.listen_port, c->orchestrator.https ? "https" : "http");
+    for (size_t i = 0; i < c->computed_too_close.n; i++)
+        printf("too close (never in one cohort): %s\n", c->computed_too_close.v[i]);
+    if (c->orchestrator.primary != NULL)
+        printf("primary perspective: %s (%s)%s\n", c->orchestrator.primary->code, c->orchestrator.primary->url,
+               c->orchestrator.require_primary ? ", required for a valid answer" : ", reported only");
+}
+
+/* A catalogue whose distance and RIR rules leave no cohort of the default
+ * size would answer every default request with a 400: refuse to start. */
+static int check_cohorts(const struct mpic_config *c)
+{
+    const struct mpic_orchestrator_config *oc = &c->orchestrator;
+    size_t *out = calloc(c->n_perspectives, sizeof *out);
+    size_t n = out ? mpic_cohorts_build(c->perspectives, c->n_perspectives, oc->cohort_secret, oc->cohort_secret_len,
+                                        "cohort-check.invalid", oc->default_perspective_count, out)
+                   : 0;
+    free(out);
+    if (n > 0)
+        return 0;
+    fprintf(stderr, "mpic-orchestrator: %s: orchestrator.default_perspective_count: no cohort of %u perspectives"
+            " spans two RIRs without a too-close pair in this catalogue\n", c->path,
+            oc->default_perspective_count);
+    return -1;
 }
 
 int main(int argc, char **argv)
@@ -393,6 +416,8 @@ int main(int argc, char **argv)
     if (check_only)
         print_summary(config, &o.cfg);
     int policy_rc = check_policy(&o.cfg, check_only);
+    if (policy_rc == 0)
+        policy_rc = check_cohorts(&o.cfg);
     if (check_only || policy_rc != 0) {
         mpic_config_free(&o.cfg);
         return policy_rc != 0 ? 1 : 0;
