@@ -196,12 +196,18 @@ def test_unknown_check_type_is_400(cluster, check_type):
     assert r.status_code == 400, describe(r)
 
 
-def test_dcv_is_400_unsupported_validation_method(cluster):
-    r = cluster.mpic({"check_type": "dcv", "domain_or_ip_target": "example.test",
-                      "dcv_check_parameters": {"validation_method": "acme-dns-01",
-                                               "key_authorization_hash": "abc"}})
+def test_dcv_without_parameters_is_400_naming_them(cluster):
+    r = cluster.mpic({"check_type": "dcv", "domain_or_ip_target": "example.test"})
     assert r.status_code == 400, describe(r)
-    assert "unsupported-validation-method" in issue_types(r), describe(r)
+    assert "missing-field" in issue_types(r), describe(r)
+
+
+def test_dcv_unknown_method_and_missing_parameter_listed_together(cluster):
+    r = cluster.mpic({"check_type": "dcv", "domain_or_ip_target": "example.test",
+                      "orchestration_parameters": {"perspective_count": 1},
+                      "dcv_check_parameters": {"validation_method": "acme-dns-02"}})
+    assert r.status_code == 400, describe(r)
+    assert {"unknown-validation-method", "invalid-perspective-count"} <= set(issue_types(r)), describe(r)
 
 
 def test_unknown_keys_ignored_at_every_level(cluster):

@@ -97,7 +97,7 @@ def test_request_schema_defaults_and_dcv_requirement():
     schema.assert_valid("MpicRequest", {
         "check_type": "caa", "domain_or_ip_target": "x.example",
         "caa_check_parameters": {"certificate_type": "s-mime", "caa_domains": ["ca.example"],
-                                 "account_uri": "https://ca.example/acct/1", "validation_method": "dns-01"}})
+                                 "account_uri": "https://ca.example/acct/1", "validation_method": "acme-dns-01"}})
     assert schema.schema_errors("MpicRequest", {
         "check_type": "dcv", "domain_or_ip_target": "x.example",
         "dcv_check_parameters": {"validation_method": "acme-http-01", "token": "t"}})
