@@ -13,6 +13,7 @@
 #include <errno.h>
 #include <jansson.h>
 #include <limits.h>
+#include <math.h>
 #include <openssl/crypto.h>
 #include <openssl/err.h>
 #include <openssl/pem.h>
@@ -23,6 +24,8 @@
 #include <string.h>
 #include <strings.h>
 #include <unistd.h>
+
+#include "geo.h"
 
 /* Bounds the docs leave open; chosen so that a typo (an extra zero, seconds
  * written as milliseconds) is refused instead of hanging a request. */
@@ -801,10 +804,83 @@ static int parse_too_close(struct loader *ld, json_t *arr, const char *kp, struc
     return 0;
 }
 
+/* ---- locations (BR 3.2.2.9 distances) ---------------------------------------- */
+
+static int want_degrees(struct loader *ld, json_t *obj, const char *parent, const char *key, double min,
+                        double max, double *out)
+{
+    char kp[KEYPATH_LEN];
+    json_t *v = json_object_get(obj, key);
+    keypath_key(kp, parent, key);
+    if (v == NULL)
+        return fail(ld, kp, "required key is missing");
+    if (!json_is_number(v))
+        return fail(ld, kp, "expected a number (degrees)");
+    double d = json_number_value(v);
+    if (!(d >= min && d <= max))
+        return fail(ld, kp, "%g is out of range (%g..%g)", d, min, max);
+    *out = d;
+    return 0;
+}
+
+/* {"lat": -90..90, "lon": -180..180}, plus whatever other keys the caller
+ * allows (the resolver object also carries "rir"). */
+static int parse_point(struct loader *ld, json_t *obj, const char *kp, const char *const *keys, double *lat,
+                       double *lon)
+{
+    if (want_object(ld, obj, kp) < 0 || check_keys(ld, obj, kp, keys) < 0)
+        return -1;
+    if (want_degrees(ld, obj, kp, "lat", -90.0, 90.0, lat) < 0 ||
+        want_degrees(ld, obj, kp, "lon", -180.0, 180.0, lon) < 0)
+        return -1;
+    return 0;
+}
+
+/* perspectives[].location and perspectives[].resolver. A resolver that is
+ * not co-located must be in the perspective's RIR service region (BR 3.2.2.9,
+ * on DNS resolvers); without one the resolver is taken to be where the
+ * perspective is. */
+static int parse_perspective_geo(struct loader *ld, json_t *obj, const char *kp, struct mpic_perspective *p)
+{
+    static const char *const loc_keys[] = { "lat", "lon", NULL };
+    static const char *const res_keys[] = { "lat", "lon", "rir", NULL };
+    char k[KEYPATH_LEN], rk[KEYPATH_LEN], show[SHOW_LEN];
+    const char *s = NULL;
+    json_t *v;
+
+    keypath_key(k, kp, "location");
+    if ((v = json_object_get(obj, "location")) != NULL) {
+        if (parse_point(ld, v, k, loc_keys, &p->lat, &p->lon) < 0)
+            return -1;
+        p->has_location = true;
+    }
+
+    keypath_key(k, kp, "resolver");
+    if ((v = json_object_get(obj, "resolver")) == NULL)
+        return 0;
+    if (parse_point(ld, v, k, res_keys, &p->resolver_lat, &p->resolver_lon) < 0)
+        return -1;
+    keypath_key(rk, k, "rir");
+    json_t *r = json_object_get(v, "rir");
+    if (r == NULL)
+        return fail(ld, rk, "required key is missing");
+    if (want_string(ld, r, rk, &s) < 0)
+        return -1;
+    if (mpic_rir_parse(s, &p->resolver_rir) < 0)
+        return fail(ld, rk, "unknown RIR \"%s\" (expected ARIN, RIPE NCC, APNIC, LACNIC or AFRINIC)", SHOW(s, show));
+    if (p->resolver_rir != p->rir)
+        return fail(ld, rk,
+                    "the resolver is in %s but perspective %s is in %s (BR 3.2.2.9: a resolver must be in the RIR "
+                    "service region of the perspective that relies on it)",
+                    mpic_rir_name(p->resolver_rir), p->code, mpic_rir_name(p->rir));
+    p->has_resolver = true;
+    return 0;
+}
+
 static int parse_perspective(struct loader *ld, json_t *obj, const char *kp, struct mpic_perspective *p,
                              bool url_required)
 {
-    static const char *const keys[] = { "code", "name", "rir", "too_close", "url", NULL };
+    static const char *const keys[] = { "code", "name", "rir", "too_close", "url", "location", "resolver", NULL };
     char k[KEYPATH_LEN], show[SHOW_LEN];
     const char *s = NULL;
     json_t *v;
@@ -839,6 +915,8 @@ static int parse_perspective(struct loader *ld, json_t *obj, const char *kp, str
 
     keypath_key(k, kp, "too_close");
     if ((v = json_object_get(obj, "too_close")) != NULL && parse_too_close(ld, v, k, p) < 0)
+        return -1;
+    if (parse_perspective_geo(ld, obj, kp, p) < 0)
         return -1;
 
     keypath_key(k, kp, "url");
@@ -923,6 +1001,163 @@ static int parse_perspectives(struct loader *ld, json_t *root, struct mpic_confi
         }
     }
     return check_too_close(ld, cfg);
+}
+
+/* ---- distinctness (BR 3.2.2.9) --------------------------------------------------- */
+
+/* orchestrator.primary: the CA's own (Primary) Network Perspective, described
+ * like a catalogue entry but never put in a cohort, so kept out of
+ * cfg->perspectives. Its url is optional: the orchestrator never calls it. */
+static int parse_primary(struct loader *ld, json_t *obj, struct mpic_config *cfg)
+{
+    static const char *const keys[] = { "code", "name", "rir", "url", "location", NULL };
+    const char *P = "orchestrator.primary";
+    struct mpic_orchestrator_config *o = &cfg->orchestrator;
+    o->require_primary = false;
+    if (opt_bool(ld, obj, "orchestrator", "require_primary", &o->require_primary) < 0)
+        return -1;
+    json_t *v = json_object_get(obj, "primary");
+    if (v == NULL) {
+        if (o->require_primary)
+            return fail(ld, "orchestrator.require_primary", "is true, but orchestrator.primary is missing");
+        return 0;
+    }
+    if (want_object(ld, v, P) < 0 || check_keys(ld, v, P, keys) < 0)
+        return -1;
+    o->primary = calloc(1, sizeof *o->primary);
+    if (o->primary == NULL)
+        return fail_oom(ld, P);
+    /* The orchestrator calls the primary's agent beside every cohort. */
+    if (parse_perspective(ld, v, P, o->primary, ld->role == MPIC_ROLE_ORCHESTRATOR) < 0)
+        return -1;
+    int j = mpic_config_find_perspective(cfg, o->primary->code);
+    if (j >= 0)
+        return fail(ld, "orchestrator.primary.code",
+                    "\"%s\" is also perspectives[%d]; the primary is not one of the remote perspectives",
+                    o->primary->code, j);
+    return 0;
+}
+
+/* Whole kilometres for messages; a distance under the limit is never shown
+ * as the limit itself (499.7 km reads "499 km", not "500 km"). */
+static long km_shown(double km)
+{
+    long r = lround(km);
+    if (km < MPIC_DISTINCT_KM && r >= MPIC_DISTINCT_KM)
+        r = MPIC_DISTINCT_KM - 1;
+    return r;
+}
+
+/* Where a perspective's DNS queries leave: its resolver, else itself. */
+static bool resolver_point(const struct mpic_perspective *p, double *lat, double *lon)
+{
+    if (p->has_resolver) {
+        *lat = p->resolver_lat;
+        *lon = p->resolver_lon;
+        return true;
+    }
+    *lat = p->lat;
+    *lon = p->lon;
+    return p->has_location;
+}
+
+static int too_close_add(struct loader *ld, struct mpic_perspective *p, const char *code)
+{
+    for (size_t i = 0; i < p->too_close.n; i++) {
+        if (strcmp(p->too_close.v[i], code) == 0)
+            return 0;
+    }
+    char **v = realloc(p->too_close.v, (p->too_close.n + 1) * sizeof *v);
+    if (v == NULL)
+        return fail_oom(ld, "perspectives");
+    p->too_close.v = v;
+    if ((v[p->too_close.n] = strdup(code)) == NULL)
+        return fail_oom(ld, "perspectives");
+    p->too_close.n++;
+    return 0;
+}
+
+static int computed_add(struct loader *ld, struct mpic_strv *sv, const char *line)
+{
+    char **v = realloc(sv->v, (sv->n + 1) * sizeof *v);
+    if (v == NULL)
+        return fail_oom(ld, "perspectives");
+    sv->v = v;
+    if ((v[sv->n] = strdup(line)) == NULL)
+        return fail_oom(ld, "perspectives");
+    sv->n++;
+    return 0;
+}
+
+/* Pairs of perspectives, or of the resolvers they rely on, closer than
+ * MPIC_DISTINCT_KM count as one perspective: each goes into the other's
+ * too_close list (so cohort selection keeps them apart) and the pair is
+ * recorded for -t. Explicit too_close entries stay: they add separations
+ * that coordinates cannot show (a shared upstream, say). */
+static int merge_close_pairs(struct loader *ld, struct mpic_config *cfg)
+{
+    for (size_t i = 0; i < cfg->n_perspectives; i++) {
+        for (size_t j = i + 1; j < cfg->n_perspectives; j++) {
+            struct mpic_perspective *a = &cfg->perspectives[i], *b = &cfg->perspectives[j];
+            double alat, alon, blat, blon;
+            bool have_d = a->has_location && b->has_location;
+            bool have_r = resolver_point(a, &alat, &alon) && resolver_point(b, &blat, &blon);
+            double d = have_d ? mpic_geo_distance_km(a->lat, a->lon, b->lat, b->lon) : 0.0;
+            double r = have_r ? mpic_geo_distance_km(alat, alon, blat, blon) : 0.0;
+            bool close_d = have_d && d < MPIC_DISTINCT_KM;
+            bool close_r = have_r && r < MPIC_DISTINCT_KM;
+            if (!close_d && !close_r)
+                continue;
+            char line[2 * CODE_MAX + 96];
+            if (close_d)
+                snprintf(line, sizeof line, "%s ~ %s: %ld km", a->code, b->code, km_shown(d));
+            else if (have_d)
+                snprintf(line, sizeof line, "%s ~ %s: resolvers %ld km apart (perspectives %ld km)", a->code,
+                         b->code, km_shown(r), lround(d));
+            else
+                snprintf(line, sizeof line, "%s ~ %s: resolvers %ld km apart", a->code, b->code, km_shown(r));
+            if (too_close_add(ld, a, b->code) < 0 || too_close_add(ld, b, a->code) < 0 ||
+                computed_add(ld, &cfg->computed_too_close, line) < 0)
+                return -1;
+        }
+    }
+    return 0;
+}
+
+/* Runs once the orchestrator section (and so the policy) is known. Under
+ * cabf-br the orchestrator cannot check BR 3.2.2.9's 500 km rule without
+ * every location, so each is required; a remote closer than that to the
+ * primary is not remote at all, and refuses the start. */
+static int check_geography(struct loader *ld, struct mpic_config *cfg)
+{
+    const struct mpic_orchestrator_config *o = &cfg->orchestrator;
+    const struct mpic_perspective *pp = o->primary;
+    if (ld->role == MPIC_ROLE_ORCHESTRATOR && cfg->has_orchestrator && o->policy == MPIC_PROFILE_CABF_BR) {
+        for (size_t i = 0; i < cfg->n_perspectives; i++) {
+            if (cfg->perspectives[i].has_location)
+                continue;
+            char base[KEYPATH_LEN], kp[KEYPATH_LEN];
+            keypath_index(base, "perspectives", i);
+            keypath_key(kp, base, "location");
+            return fail(ld, kp, "required key is missing (policy cabf-br checks the BR 3.2.2.9 500 km rule "
+                                "from it; only open-mpic-reference makes it optional)");
+        }
+        if (pp != NULL && !pp->has_location)
+            return fail(ld, "orchestrator.primary.location",
+                        "required key is missing (policy cabf-br checks the BR 3.2.2.9 500 km rule from it)");
+    }
+    for (size_t i = 0; pp != NULL && pp->has_location && i < cfg->n_perspectives; i++) {
+        const struct mpic_perspective *p = &cfg->perspectives[i];
+        if (!p->has_location)
+            continue;
+        double d = mpic_geo_distance_km(pp->lat, pp->lon, p->lat, p->lon);
+        if (d < MPIC_DISTINCT_KM)
+            return fail(ld, "orchestrator.primary",
+                        "perspective %s is %ld km from the primary (BR 3.2.2.9 requires remotes to be at "
+                        "least %d km from it)",
+                        p->code, km_shown(d), MPIC_DISTINCT_KM);
+    }
+    return merge_close_pairs(ld, cfg);
 }
 
 /* tls objects: {"cert","key"} or, with want_ca, {"ca","cert","key"}; all
@@ -1024,7 +1259,7 @@ static int parse_orchestrator(struct loader *ld, json_t *obj, struct mpic_config
     static const char *const keys[] = { "listen", "tls", "api_keys", "cohort_secret", "agent_tls",
                                         "default_perspective_count", "max_attempts_cap",
                                         "perspective_timeout_ms", "request_timeout_ms", "max_body_bytes",
-                                        "policy", "audit_log", NULL };
+                                        "policy", "audit_log", "primary", "require_primary", NULL };
     const char *P = "orchestrator";
     struct mpic_orchestrator_config *o = &cfg->orchestrator;
     bool active = ld->role == MPIC_ROLE_ORCHESTRATOR;
@@ -1090,6 +1325,8 @@ static int parse_orchestrator(struct loader *ld, json_t *obj, struct mpic_config
             return fail(ld, "orchestrator.policy", "unknown policy \"%s\" (expected cabf-br or open-mpic-reference)",
                         SHOW(s, show));
     }
+    if (parse_primary(ld, obj, cfg) < 0)
+        return -1;
     o->max_attempts_cap = 3;
     o->perspective_timeout_ms = 10000;
     o->request_timeout_ms = 25000;
@@ -1116,7 +1353,7 @@ static int parse_orchestrator(struct loader *ld, json_t *obj, struct mpic_config
 
 static int parse_dns(struct loader *ld, json_t *obj, struct mpic_dns_config *dns)
 {
-    static const char *const keys[] = { "resolvers", "timeout_ms", "tries", NULL };
+    static const char *const keys[] = { "resolvers", "timeout_ms", "tries", "dnssec", NULL };
     const char *P = "agent.dns";
     if (want_object(ld, obj, P) < 0 || check_keys(ld, obj, P, keys) < 0)
         return -1;
@@ -1150,6 +1387,18 @@ static int parse_dns(struct loader *ld, json_t *obj, struct mpic_dns_config *dns
     if (opt_unsigned(ld, obj, P, "timeout_ms", 1, DNS_TIMEOUT_MAX_MS, &dns->timeout_ms) < 0 ||
         opt_unsigned(ld, obj, P, "tries", 1, DNS_TRIES_MAX, &dns->tries) < 0)
         return -1;
+    dns->dnssec = MPIC_DNSSEC_VALIDATE;
+    if ((v = json_object_get(obj, "dnssec")) != NULL) {
+        const char *s = NULL;
+        char show[SHOW_LEN];
+        if (want_string(ld, v, "agent.dns.dnssec", &s) < 0)
+            return -1;
+        if (strcmp(s, "require") == 0)
+            dns->dnssec = MPIC_DNSSEC_REQUIRE;
+        else if (strcmp(s, "validate") != 0)
+            return fail(ld, "agent.dns.dnssec", "unknown mode \"%s\" (expected validate or require)",
+                        SHOW(s, show));
+    }
     return 0;
 }
 
@@ -1238,7 +1487,7 @@ static int load_root(struct loader *ld, json_t *root, struct mpic_config *cfg)
         return -1;
     if (agent != NULL && parse_agent(ld, agent, cfg) < 0)
         return -1;
-    return 0;
+    return check_geography(ld, cfg);
 }
 
 int mpic_config_load(const char *path, enum mpic_config_role role, struct mpic_config *out,
@@ -1278,6 +1527,21 @@ out:
     return rc;
 }
 
+/* What check_geography and parse_primary added. */
+static void geo_config_free(struct mpic_config *cfg)
+{
+    struct mpic_perspective *pp = cfg->orchestrator.primary;
+    if (pp != NULL) {
+        free(pp->code);
+        free(pp->name);
+        strv_free(&pp->too_close, false);
+        free(pp->url);
+        free(pp);
+        cfg->orchestrator.primary = NULL;
+    }
+    strv_free(&cfg->computed_too_close, false);
+}
+
 static void tls_files_free(struct mpic_tls_files *t)
 {
     free(t->ca);
@@ -1301,6 +1565,7 @@ void mpic_config_free(struct mpic_config *cfg)
         free(p->url);
     }
     free(cfg->perspectives);
+    geo_config_free(cfg);
 
     struct mpic_orchestrator_config *o = &cfg->orchestrator;
     free(o->listen_host);

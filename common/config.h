@@ -64,10 +64,16 @@ struct mpic_orchestrator_config {
     bool audit_fsync;                   /* fsync after each request's records */
 };
 
+/* "validate" (default): the validating resolver's SERVFAIL for bogus data fails
+ * closed. "require": in addition, every answer a CAA decision depends on must
+ * be Secure (AD=1) or proven Insecure. */
+enum mpic_dnssec_mode { MPIC_DNSSEC_VALIDATE, MPIC_DNSSEC_REQUIRE };
+
 struct mpic_dns_config {
     struct mpic_strv resolvers;  /* "IP" or "IP:PORT" or "[IPv6]:PORT"; default port 53 */
     unsigned timeout_ms;         /* per query attempt */
     unsigned tries;              /* attempts per query, >= 1 */
+    enum mpic_dnssec_mode dnssec;
 };
 
 struct mpic_agent_config {

@@ -78,6 +78,10 @@ bool mpic_dcv_ip_match(const char *observed, const char *expected);
  * bytes of SHA-256(account_uri), e.g. "_ujmmovf2vn55tgye". buf >= 18 bytes. */
 void mpic_dcv_account_label(const char *account_uri, char *buf, size_t len);
 
+/* RFC 4648 §6 base32, lower-case, no padding: writes ceil(8n/5) characters and
+ * a NUL. Returns that length, or 0 with buf "" (if len > 0) when it does not fit. */
+size_t mpic_dcv_base32(const uint8_t *in, size_t n, char *buf, size_t len);
+
 /* contact-*-txt / -caa: the whole value is one email address (RFC 6532 §3.2
  * addr-spec, practical subset) / one RFC 3966 global number ("+" digits,
  * visual separators). */

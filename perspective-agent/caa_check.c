@@ -3,28 +3,55 @@
  * (common/caa.c, mpic_caa_select_level), cancelling the rest. That keeps a
  * slow parent zone from delaying a target whose own records already decide,
  * while a failed lookup below the first non-empty level still fails the
- * check (fail closed: it may have hidden records). */
+ * check (fail closed: it may have hidden records).
+ *
+ * Two requests take a longer path once the levels decide: allow_lookup_failure
+ * (BR 3.2.2.8: a failed level may count as empty when retried, outside our
+ * infrastructure and on a zone proven Insecure) and agent.dns.dnssec
+ * "require" (every answer the decision rests on is Secure or proven
+ * Insecure). Both prove insecurity the same way: DS at the name and each
+ * ancestor, asked in parallel and judged by common/dnssec.c. */
 #include "caa_check.h"
 
 #include <arpa/inet.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "dnsanswer.h"
+#include "dnssec.h"
 #include "log.h"
 
 /* A DNS name has at most 127 labels. */
 #define MAX_LEVELS 128
+/* Distinct DS names one check may ask about (the target's levels plus CNAME targets'). */
+#define MAX_DS_NAMES 256
 
 static const char *const lookup_error = "mpic_error:caa_checker:lookup";
+static const char *const permitted_error = "mpic_error:caa_checker:lookup_failure_permitted";
 
 struct level {
     struct mpic_caa_check *check;
     char *name;                     /* query name, lower case, no trailing dot */
     struct mpic_dns_query *query;   /* NULL once answered or cancelled */
-    struct mpic_dns_rrset rrset;    /* kept when the level has records */
+    struct mpic_dns_rrset rrset;    /* records, or the CNAME chain of an empty answer */
     char error[400];                /* why the level is MPIC_CAA_LEVEL_ERROR */
+    bool answered;                  /* a response arrived (any rcode) */
+    bool ad;
+    int rcode;
+    int ede;                        /* first EDE code, -1 without */
+    unsigned tries;                 /* queries sent for this level, over our own retry too */
+    bool retried;                   /* we asked once more ourselves */
+};
+
+/* One DS lookup of an Insecure proof, shared by every name that has this ancestor. */
+struct ds_lookup {
+    struct mpic_caa_check *check;
+    char *name;
+    struct mpic_dns_query *query;   /* NULL once answered */
+    enum mpic_ds_evidence ev;
 };
 
 struct mpic_caa_check {
@@ -38,6 +65,12 @@ struct mpic_caa_check {
     struct level *levels;
     enum mpic_caa_level *status;
     struct event *not_applicable;   /* IP target: reports from the loop */
+    struct mpic_resolver *resolver;
+    bool allow_lookup_failure;
+    enum mpic_dnssec_mode dnssec;
+    int decided;                    /* longer path: relevant level or MPIC_CAA_SELECT_EMPTY */
+    struct ds_lookup *ds;           /* MAX_DS_NAMES slots once a proof is needed (never moved) */
+    size_t n_ds, ds_pending;
 };
 
 static void check_free(struct mpic_caa_check *c)
@@ -51,6 +84,11 @@ static void check_free(struct mpic_caa_check *c)
     }
     free(c->levels);
     free(c->status);
+    for (size_t i = 0; i < c->n_ds; i++) {
+        mpic_resolver_cancel(c->ds[i].query);
+        free(c->ds[i].name);
+    }
+    free(c->ds);
     if (c->not_applicable != NULL)
         event_free(c->not_applicable);
     for (size_t i = 0; i < c->issuers.n; i++)
@@ -69,6 +107,24 @@ static void outcome_free(struct mpic_caa_outcome *o)
     free(o->records_seen.v);
 }
 
+/* "1,0,x,-": per level, AD set / not set / failed / not answered (cancelled). */
+static void summarise_ad(const struct mpic_caa_check *c, char *buf, size_t len)
+{
+    size_t off = 0;
+    buf[0] = '\0';
+    if (c->n_levels == 0) {
+        snprintf(buf, len, "n/a");
+        return;
+    }
+    for (size_t i = 0; i < c->n_levels && off + 3 < len; i++) {
+        const struct level *lv = &c->levels[i];
+        char ch = c->status[i] == MPIC_CAA_LEVEL_ERROR ? 'x'
+                  : c->status[i] == MPIC_CAA_LEVEL_PENDING ? '-'
+                  : lv->ad ? '1' : '0';
+        off += (size_t)snprintf(buf + off, len - off, "%s%c", i ? "," : "", ch);
+    }
+}
+
 /* Reports o and ends the check. Pending lookups are cancelled first, so the
  * callback may start new work on the same resolver. */
 static void deliver(struct mpic_caa_check *c, struct mpic_caa_outcome *o)
@@ -79,6 +135,11 @@ static void deliver(struct mpic_caa_check *c, struct mpic_caa_outcome *o)
         mpic_resolver_cancel(c->levels[i].query);
         c->levels[i].query = NULL;
     }
+    for (size_t i = 0; i < c->n_ds; i++) {
+        mpic_resolver_cancel(c->ds[i].query);
+        c->ds[i].query = NULL;
+    }
+    summarise_ad(c, o->ad_summary, sizeof o->ad_summary);
     cb(o, arg);
     outcome_free(o);
     check_free(c);
@@ -130,19 +191,11 @@ static const char *ede_name(unsigned code)
 }
 
 /* " (EDE 6 DNSSEC Bogus)" for the first Extended DNS Error, "" without one. */
-static void describe_ede(ldns_pkt *pkt, char *buf, size_t len)
+static void describe_ede(int code, char *buf, size_t len)
 {
     buf[0] = '\0';
-    ldns_edns_option_list *opts = ldns_pkt_edns_get_option_list(pkt);
-    for (size_t i = 0; opts != NULL && i < ldns_edns_option_list_get_count(opts); i++) {
-        const ldns_edns_option *o = ldns_edns_option_list_get_option(opts, i);
-        if (ldns_edns_get_code(o) != LDNS_EDNS_EDE || ldns_edns_get_size(o) < 2)
-            continue;
-        const uint8_t *d = ldns_edns_get_data(o);
-        unsigned code = (unsigned)d[0] << 8 | d[1];
-        snprintf(buf, len, " (EDE %u %s)", code, ede_name(code));
-        return;
-    }
+    if (code >= 0)
+        snprintf(buf, len, " (EDE %d %s)", code, ede_name((unsigned)code));
 }
 
 /* Maps one answer to the level's status, keeping the records or the reason. */
@@ -153,31 +206,33 @@ static enum mpic_caa_level classify(struct level *lv, struct mpic_dns_result *re
         return MPIC_CAA_LEVEL_ERROR;
     }
     ldns_pkt_rcode rcode = ldns_pkt_get_rcode(res->pkt);
-    if (rcode == LDNS_RCODE_NXDOMAIN)
+    struct mpic_error err = {{0}};
+    if (rcode == LDNS_RCODE_NXDOMAIN) {
+        /* Only for the CNAME chain ("require" proves each name in it). */
+        if (mpic_dns_answer_extract(res->pkt, lv->name, LDNS_RR_TYPE_CAA, &lv->rrset, &err) < 0)
+            mpic_dns_rrset_free(&lv->rrset);
         return MPIC_CAA_LEVEL_EMPTY;
+    }
     if (rcode != LDNS_RCODE_NOERROR) {
         const ldns_lookup_table *t = ldns_lookup_by_id(ldns_rcodes, (int)rcode);
         char ede[128];
-        describe_ede(res->pkt, ede, sizeof ede);
+        describe_ede(lv->ede, ede, sizeof ede);
         if (t != NULL)
-            snprintf(lv->error, sizeof lv->error, "CAA lookup for %s failed: %s%s from %s", lv->name,
-                     t->name, ede, res->server);
+            snprintf(lv->error, sizeof lv->error, "CAA lookup for %s failed: %s%s from %s after %u %s",
+                     lv->name, t->name, ede, res->server, lv->tries, lv->tries == 1 ? "try" : "tries");
         else
-            snprintf(lv->error, sizeof lv->error, "CAA lookup for %s failed: rcode %d%s from %s",
-                     lv->name, (int)rcode, ede, res->server);
+            snprintf(lv->error, sizeof lv->error, "CAA lookup for %s failed: rcode %d%s from %s after %u %s",
+                     lv->name, (int)rcode, ede, res->server, lv->tries, lv->tries == 1 ? "try" : "tries");
         return MPIC_CAA_LEVEL_ERROR;
     }
-    struct mpic_error err = {{0}};
     if (mpic_dns_answer_extract(res->pkt, lv->name, LDNS_RR_TYPE_CAA, &lv->rrset, &err) < 0) {
         snprintf(lv->error, sizeof lv->error, "CAA lookup for %s failed: %.300s (from %s)", lv->name,
                  err.msg, res->server);
         return MPIC_CAA_LEVEL_ERROR;
     }
     size_t n = ldns_rr_list_rr_count(lv->rrset.rrs);
-    if (n == 0) {
-        mpic_dns_rrset_free(&lv->rrset);
-        return MPIC_CAA_LEVEL_EMPTY;
-    }
+    if (n == 0)
+        return MPIC_CAA_LEVEL_EMPTY;   /* the rrset keeps the CNAME chain */
     /* Fail closed: a record we cannot read might be the one that forbids us. */
     for (size_t i = 0; i < n; i++) {
         struct mpic_caa_record rec;
@@ -208,10 +263,21 @@ static void finish_error(struct mpic_caa_check *c)
     deliver(c, &o);
 }
 
-static void finish_empty(struct mpic_caa_check *c)
+/* A failure that allow_lookup_failure turned into an empty level rides along
+ * as an error entry, so that the permission can always be explained. */
+static void note_permitted(struct mpic_caa_outcome *o, const char *permitted)
+{
+    if (permitted == NULL)
+        return;
+    o->error_type = permitted_error;
+    snprintf(o->error_message, sizeof o->error_message, "%s", permitted);
+}
+
+static void finish_empty(struct mpic_caa_check *c, const char *permitted)
 {
     struct mpic_caa_outcome o;
     outcome_init(&o);
+    note_permitted(&o, permitted);
     o.completed = true;
     o.passed = true;
     o.record_present = 0;
@@ -219,12 +285,13 @@ static void finish_empty(struct mpic_caa_check *c)
     deliver(c, &o);
 }
 
-static void finish_records(struct mpic_caa_check *c, size_t level)
+static void finish_records(struct mpic_caa_check *c, size_t level, const char *permitted)
 {
     struct level *lv = &c->levels[level];
     size_t n = ldns_rr_list_rr_count(lv->rrset.rrs);
     struct mpic_caa_outcome o;
     outcome_init(&o);
+    note_permitted(&o, permitted);
     struct mpic_caa_record *recs = calloc(n, sizeof *recs);
     o.found_at = strdup(lv->name);
     o.records_seen.v = calloc(n, sizeof *o.records_seen.v);
@@ -249,10 +316,240 @@ static void finish_records(struct mpic_caa_check *c, size_t level)
 oom:
     free(recs);
     outcome_free(&o);
-    outcome_init(&o);
+    outcome_init(&o);   /* drops a permitted failure's note: this is a failure */
     o.error_type = lookup_error;
     snprintf(o.error_message, sizeof o.error_message, "CAA check for %s: out of memory", lv->name);
     deliver(c, &o);
+}
+
+static void finish_failure(struct mpic_caa_check *c, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+static void finish_failure(struct mpic_caa_check *c, const char *fmt, ...)
+{
+    struct mpic_caa_outcome o;
+    outcome_init(&o);
+    o.error_type = lookup_error;
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(o.error_message, sizeof o.error_message, fmt, ap);
+    va_end(ap);
+    deliver(c, &o);
+}
+
+static const char *rcode_name(int rcode)
+{
+    const ldns_lookup_table *t = ldns_lookup_by_id(ldns_rcodes, rcode);
+    return t != NULL ? t->name : "?";
+}
+
+static struct ds_lookup *ds_find(struct mpic_caa_check *c, const char *name)
+{
+    for (size_t i = 0; i < c->n_ds; i++)
+        if (strcasecmp(c->ds[i].name, name) == 0)
+            return &c->ds[i];
+    return NULL;
+}
+
+/* The ancestor-or-self of name whose validated DS denial at a delegation
+ * proves name Insecure (RFC 4035 §4.3), or NULL. Every DS lookup has ended. */
+static const char *insecure_cut(struct mpic_caa_check *c, const char *name)
+{
+    char *names[MAX_LEVELS];
+    enum mpic_ds_evidence ev[MAX_LEVELS];
+    int n = mpic_caa_climb_names(name, names, MAX_LEVELS);
+    if (n <= 0)
+        return NULL;
+    const struct ds_lookup *found[MAX_LEVELS];
+    for (int i = 0; i < n; i++) {
+        found[i] = ds_find(c, names[i]);
+        ev[i] = found[i] != NULL ? found[i]->ev : MPIC_DS_NOTHING;
+        free(names[i]);
+    }
+    int at = mpic_dnssec_insecure_at(ev, (size_t)n);
+    return at >= 0 && found[at] != NULL ? found[at]->name : NULL;
+}
+
+static void conclude(struct mpic_caa_check *c);
+
+static void on_ds_answer(struct mpic_dns_result *res, void *arg)
+{
+    struct ds_lookup *d = arg;
+    struct mpic_caa_check *c = d->check;
+    d->query = NULL;
+    d->ev = res->status == MPIC_DNS_OK ? mpic_dnssec_ds_evidence(res->pkt, d->name) : MPIC_DS_NOTHING;
+    if (res->status == MPIC_DNS_OK)
+        mpic_log(MPIC_LOG_DEBUG, "dns_lookup", "type=DS name=%s rcode=%s ad=%d ede=%d tries=%u server=%s "
+                 "evidence=\"%s\"", d->name, rcode_name((int)ldns_pkt_get_rcode(res->pkt)),
+                 ldns_pkt_ad(res->pkt), mpic_dns_ede_code(res->pkt), res->tries, res->server,
+                 mpic_ds_evidence_text(d->ev));
+    else
+        mpic_log(MPIC_LOG_DEBUG, "dns_lookup", "type=DS name=%s error=\"%s\"", d->name, res->error);
+    if (--c->ds_pending == 0)
+        conclude(c);
+}
+
+/* Asks DS at name and each ancestor not asked yet. -1 when a lookup cannot start. */
+static int want_proof(struct mpic_caa_check *c, const char *name)
+{
+    char *names[MAX_LEVELS];
+    int n = mpic_caa_climb_names(name, names, MAX_LEVELS);
+    if (n <= 0)
+        return -1;
+    int rc = 0;
+    if (c->ds == NULL && (c->ds = calloc(MAX_DS_NAMES, sizeof *c->ds)) == NULL)
+        rc = -1;
+    for (int i = 0; i < n; i++) {
+        if (rc == 0 && ds_find(c, names[i]) == NULL) {
+            struct mpic_error err = {{0}};
+            struct ds_lookup *d = c->n_ds < MAX_DS_NAMES ? &c->ds[c->n_ds] : NULL;
+            if (d == NULL)
+                rc = -1;
+            else {
+                d->check = c;
+                d->name = names[i];
+                names[i] = NULL;
+                d->ev = MPIC_DS_NOTHING;
+                c->n_ds++;
+                d->query = mpic_resolver_query(c->resolver, d->name, LDNS_RR_TYPE_DS, on_ds_answer, d, &err);
+                if (d->query == NULL)
+                    rc = -1;
+                else
+                    c->ds_pending++;
+            }
+        }
+        free(names[i]);
+    }
+    return rc;
+}
+
+static size_t relevant_end(const struct mpic_caa_check *c)
+{
+    return c->decided >= 0 ? (size_t)c->decided : c->n_levels - 1;
+}
+
+static struct mpic_lookup_failure failure_of(const struct level *lv, bool insecure_proven)
+{
+    struct mpic_lookup_failure f = {
+        .answered = lv->answered, .rcode = lv->rcode, .ede = lv->ede, .tries = lv->tries,
+        .insecure_proven = insecure_proven,
+    };
+    return f;
+}
+
+/* The levels decided and every proof has its answers: judge each level the
+ * decision rests on, nearest the target first, and report. */
+static void conclude(struct mpic_caa_check *c)
+{
+    char permitted[768] = "";   /* cut to the outcome's 512 when reported */
+    size_t k = relevant_end(c);
+    for (size_t i = 0; i <= k; i++) {
+        struct level *lv = &c->levels[i];
+        if (c->status[i] == MPIC_CAA_LEVEL_ERROR) {
+            const char *cut = insecure_cut(c, lv->name);
+            struct mpic_lookup_failure f = failure_of(lv, cut != NULL);
+            enum mpic_lf_verdict v = mpic_lookup_failure_verdict(&f);
+            if (v != MPIC_LF_PERMITTED) {
+                finish_failure(c, "%.300s; allow_lookup_failure not applied: %s", lv->error, mpic_lf_verdict_text(v));
+                return;
+            }
+            if (permitted[0] == '\0')
+                snprintf(permitted, sizeof permitted,
+                         "%.200s; permitted by allow_lookup_failure and treated as no CAA records at %.80s: "
+                         "retried, SERVFAIL without a DNSSEC error, and Insecure (validated delegation without DS at %.80s)",
+                         lv->error, lv->name, cut);
+            continue;
+        }
+        if (c->dnssec != MPIC_DNSSEC_REQUIRE || lv->ad)
+            continue;
+        /* Not authenticated: each name the answer passed through must be proven Insecure. */
+        if (insecure_cut(c, lv->name) == NULL) {
+            finish_failure(c, "CAA answer for %s was not validated by DNSSEC (AD=0) and %s is not proven Insecure "
+                           "(dnssec: require)", lv->name, lv->name);
+            return;
+        }
+        for (size_t j = 0; j < lv->rrset.cname_chain.n; j++) {
+            char name[300];
+            snprintf(name, sizeof name, "%s", lv->rrset.cname_chain.v[j]);
+            size_t len = strlen(name);
+            if (len > 1 && name[len - 1] == '.')
+                name[len - 1] = '\0';
+            if (insecure_cut(c, name) == NULL) {
+                finish_failure(c, "CAA answer for %s was not validated by DNSSEC (AD=0) and its alias target %s "
+                               "is not proven Insecure (dnssec: require)", lv->name, name);
+                return;
+            }
+        }
+    }
+    if (c->decided >= 0)
+        finish_records(c, (size_t)c->decided, permitted[0] ? permitted : NULL);
+    else
+        finish_empty(c, permitted[0] ? permitted : NULL);
+}
+
+/* The longer path: the levels have decided (a failed level counting as empty
+ * for now under allow_lookup_failure); start the proofs the decision needs. */
+static void start_proofs(struct mpic_caa_check *c, int sel)
+{
+    c->decided = sel;
+    size_t k = relevant_end(c);
+    for (size_t i = k + 1; i < c->n_levels; i++) {   /* above the relevant level: not needed */
+        mpic_resolver_cancel(c->levels[i].query);
+        c->levels[i].query = NULL;
+    }
+    for (size_t i = 0; i <= k; i++) {
+        struct level *lv = &c->levels[i];
+        int rc = 0;
+        if (c->status[i] == MPIC_CAA_LEVEL_ERROR) {
+            /* Only a failure that could be permitted needs the proof. */
+            struct mpic_lookup_failure f = failure_of(lv, true);
+            if (mpic_lookup_failure_verdict(&f) == MPIC_LF_PERMITTED)
+                rc = want_proof(c, lv->name);
+        } else if (c->dnssec == MPIC_DNSSEC_REQUIRE && !lv->ad) {
+            rc = want_proof(c, lv->name);
+            for (size_t j = 0; rc == 0 && j < lv->rrset.cname_chain.n; j++) {
+                char name[300];
+                snprintf(name, sizeof name, "%s", lv->rrset.cname_chain.v[j]);
+                size_t len = strlen(name);
+                if (len > 1 && name[len - 1] == '.')
+                    name[len - 1] = '\0';
+                rc = want_proof(c, name);
+            }
+        }
+        if (rc < 0) {
+            finish_failure(c, "CAA check for %s: cannot look up the DS records that would prove the zone Insecure",
+                           c->levels[0].name);
+            return;
+        }
+    }
+    if (c->ds_pending == 0)
+        conclude(c);
+}
+
+static void decide(struct mpic_caa_check *c)
+{
+    if (!c->allow_lookup_failure && c->dnssec != MPIC_DNSSEC_REQUIRE) {
+        int sel = mpic_caa_select_level(c->status, c->n_levels);
+        if (sel == MPIC_CAA_SELECT_PENDING)
+            return;
+        if (sel == MPIC_CAA_SELECT_ERROR)
+            finish_error(c);
+        else if (sel == MPIC_CAA_SELECT_EMPTY)
+            finish_empty(c, NULL);
+        else
+            finish_records(c, (size_t)sel, NULL);
+        return;
+    }
+    enum mpic_caa_level tentative[MAX_LEVELS];
+    for (size_t i = 0; i < c->n_levels; i++)
+        tentative[i] = c->allow_lookup_failure && c->status[i] == MPIC_CAA_LEVEL_ERROR ? MPIC_CAA_LEVEL_EMPTY
+                                                                                     : c->status[i];
+    int sel = mpic_caa_select_level(tentative, c->n_levels);
+    if (sel == MPIC_CAA_SELECT_PENDING)
+        return;
+    if (sel == MPIC_CAA_SELECT_ERROR)
+        finish_error(c);
+    else
+        start_proofs(c, sel);
 }
 
 static void on_answer(struct mpic_dns_result *res, void *arg)
@@ -262,19 +559,32 @@ static void on_answer(struct mpic_dns_result *res, void *arg)
     size_t i = (size_t)(lv - c->levels);
 
     lv->query = NULL;   /* the resolver frees it once we return */
-    c->status[i] = classify(lv, res);
-    mpic_log(MPIC_LOG_DEBUG, "caa_level", "name=%s status=%d tcp=%d tries=%u server=%s", lv->name,
-             (int)c->status[i], res->via_tcp, res->tries, res->server);
+    mpic_dns_rrset_free(&lv->rrset);   /* an earlier try's, after our own retry */
+    lv->tries += res->tries;
+    lv->answered = res->status == MPIC_DNS_OK;
+    lv->ad = lv->answered && ldns_pkt_ad(res->pkt);
+    lv->rcode = lv->answered ? (int)ldns_pkt_get_rcode(res->pkt) : -1;
+    lv->ede = lv->answered ? mpic_dns_ede_code(res->pkt) : -1;
+    enum mpic_caa_level st = classify(lv, res);
+    mpic_log(MPIC_LOG_DEBUG, "dns_lookup", "type=CAA name=%s rcode=%s ad=%d ede=%d status=%d tcp=%d tries=%u server=%s",
+             lv->name, lv->answered ? rcode_name(lv->rcode) : "none", lv->ad, lv->ede, (int)st, res->via_tcp,
+             res->tries, res->server);
 
-    int sel = mpic_caa_select_level(c->status, c->n_levels);
-    if (sel == MPIC_CAA_SELECT_PENDING)
-        return;
-    if (sel == MPIC_CAA_SELECT_ERROR)
-        finish_error(c);
-    else if (sel == MPIC_CAA_SELECT_EMPTY)
-        finish_empty(c);
-    else
-        finish_records(c, (size_t)sel);
+    /* BR 3.2.2.8 wants the failed lookup retried at least once; the resolver
+     * only retries timeouts, so a quick SERVFAIL is asked once more here.
+     * A DNSSEC failure never permits: no point asking again. */
+    if (st == MPIC_CAA_LEVEL_ERROR && c->allow_lookup_failure && !lv->retried && lv->tries < 2 &&
+        !(lv->answered && mpic_ede_is_dnssec(lv->ede))) {
+        struct mpic_error err = {{0}};
+        lv->retried = true;
+        lv->query = mpic_resolver_query(c->resolver, lv->name, LDNS_RR_TYPE_CAA, on_answer, lv, &err);
+        if (lv->query != NULL) {
+            mpic_log(MPIC_LOG_DEBUG, "caa_retry", "name=%s after=\"%s\"", lv->name, lv->error);
+            return;
+        }
+    }
+    c->status[i] = st;
+    decide(c);
 }
 
 static void on_not_applicable(evutil_socket_t fd, short what, void *arg)
@@ -347,6 +657,10 @@ struct mpic_caa_check *mpic_caa_check_start(struct mpic_resolver *r, const struc
     }
     c->cb = cb;
     c->arg = arg;
+    c->resolver = r;
+    c->allow_lookup_failure = p->allow_lookup_failure;
+    c->dnssec = p->dnssec;
+    c->decided = MPIC_CAA_SELECT_PENDING;
     if (copy_params(c, p) < 0) {
         mpic_error_set(err, "CAA check for %s: out of memory", p->target);
         goto fail;
@@ -381,6 +695,7 @@ struct mpic_caa_check *mpic_caa_check_start(struct mpic_resolver *r, const struc
     for (size_t i = 0; i < c->n_levels; i++) {
         c->levels[i].check = c;
         c->levels[i].name = names[i];
+        c->levels[i].ede = -1;
         c->status[i] = MPIC_CAA_LEVEL_PENDING;
     }
     for (size_t i = 0; i < c->n_levels; i++) {

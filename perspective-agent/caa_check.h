@@ -17,17 +17,23 @@ struct mpic_caa_check_params {
     const char *account_uri;         /* may be NULL */
     const char *validation_method;   /* may be NULL */
     bool flag1_is_critical;
+    /* BR 3.2.2.8 carve-out requested: a retried SERVFAIL on a zone proven
+     * Insecure, without a DNSSEC error, counts as an empty level. */
+    bool allow_lookup_failure;
+    enum mpic_dnssec_mode dnssec;    /* agent.dns.dnssec */
 };
 
 struct mpic_caa_outcome {
     bool completed;
     bool passed;
-    const char *error_type;       /* NULL or e.g. "mpic_error:caa_checker:lookup" (static string) */
+    const char *error_type;       /* NULL or e.g. "mpic_error:caa_checker:lookup" (static string); with
+                                   * passed, "mpic_error:caa_checker:lookup_failure_permitted" */
     char error_message[512];      /* when error_type != NULL */
     int record_present;           /* -1 = null (not determined), 0, 1 */
     char *found_at;               /* owned; NULL when no records */
     struct mpic_strv records_seen;/* owned presentation strings; v == NULL means null */
     enum mpic_caa_reason reason;  /* for logs */
+    char ad_summary[96];          /* for logs: per level of the climb, 1 = AD, 0 = not AD, x = failed, - = not asked to the end */
 };
 
 /* cb receives the outcome (valid only during the call) exactly once, from

@@ -13,11 +13,14 @@
 #include "resolver.h"
 #include "target.h"
 
+struct mpic_curl_loop;
+
 struct mpic_dcv_ctx {
     struct event_base *base;
     struct mpic_resolver *resolver;
     bool allow_private_targets;     /* agent.allow_private_targets (test labs only) */
     unsigned timeout_ms;            /* budget of one check (HTTP/TLS transfers stay within it) */
+    struct mpic_curl_loop *curl;    /* HTTP checks: the agent's one curl multi handle (curl_loop.h) */
 };
 
 /* What a check produced. errors: NULL (-> null) or a JSON array of

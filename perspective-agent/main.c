@@ -41,6 +41,7 @@ struct job {
     struct mpic_caa_check *check;
     struct event *deadline;
     int64_t started_ns;
+    char ad[96];                /* per-level AD summary of a CAA check, for the log line */
     struct job *prev, *next;
 };
 
@@ -87,10 +88,11 @@ static void job_reply(struct job *j, json_t *check_response, const char *outcome
 {
     struct agent *a = j->agent;
     char t[600], tr[600], d[600];
-    mpic_log(MPIC_LOG_INFO, "check", "trace=%s target=%s check_type=caa outcome=%s latency_ms=%lld detail=%s",
+    mpic_log(MPIC_LOG_INFO, "check", "trace=%s target=%s check_type=caa outcome=%s latency_ms=%lld ad=%s detail=%s",
              mpic_log_quote(j->request.trace_identifier, tr, sizeof tr),
              mpic_log_quote(j->request.target, t, sizeof t), outcome,
-             (long long)((mpic_now_ns() - j->started_ns) / 1000000), mpic_log_quote(detail, d, sizeof d));
+             (long long)((mpic_now_ns() - j->started_ns) / 1000000), j->ad[0] ? j->ad : "-",
+             mpic_log_quote(detail, d, sizeof d));
     send_json(j->req, 200, "OK", mpic_agent_response_json(a->cfg.agent.perspective, check_response));
     job_free(j);
 }
@@ -99,6 +101,7 @@ static void on_caa_done(const struct mpic_caa_outcome *o, void *arg)
 {
     struct job *j = arg;
     j->check = NULL;   /* finished: must not be cancelled */
+    snprintf(j->ad, sizeof j->ad, "%s", o->ad_summary);
     json_t *errors = o->error_type ? mpic_error_list_json(o->error_type, o->error_message) : NULL;
     json_t *details = mpic_caa_details_json(o->record_present, o->found_at, &o->records_seen);
     json_t *cr = mpic_check_response_json(o->completed, o->passed, errors, mpic_now_ns(), MPIC_CHECK_CAA, details);
@@ -150,6 +153,8 @@ static void handle_check(struct agent *a, struct evhttp_request *req)
         .account_uri = j->request.caa.account_uri,
         .validation_method = j->request.caa.validation_method,
         .flag1_is_critical = a->cfg.caa_flag1_is_critical,
+        .allow_lookup_failure = j->request.caa.allow_lookup_failure,
+        .dnssec = a->cfg.agent.dns.dnssec,
     };
     struct timeval tv = { a->cfg.agent.check_timeout_ms / 1000, (a->cfg.agent.check_timeout_ms % 1000) * 1000 };
     j->deadline = evtimer_new(a->base, on_deadline, j);

@@ -12,6 +12,7 @@
 #   --build DIR         where mpic-agent and mpic-orchestrator are ($BUILD_DIR or <repo>/build)
 #   --policy P          orchestrator policy: cabf-br (default with 4+ agents) or open-mpic-reference
 #                       (default below 4 agents, which cannot meet the BR phase in force)
+#   --dnssec MODE       agent.dns.dnssec of every agent: validate (the agents' default) or require
 #
 # up refuses when a cluster already runs in the state dir, and on any failure stops what it
 # started and shows the failing log. down stops everything it finds in the state dir.
@@ -22,41 +23,45 @@ REPO=$(cd "$(dirname "$0")/.." && pwd)
 PY=/usr/bin/python3
 ME=$(basename "$0")
 
-# code|human name|RIR|too close to. up uses the first --agents entries, in this order.
+# code|human name|RIR|too close to|lat|lon. up uses the first --agents entries, in this order.
+# lat/lon: approximate coordinates of the region's city (Ashburn, Dublin, Tokyo, Boardman,
+# Frankfurt, Sao Paulo, Columbus, Sydney, Cape Town, Stockholm), written as each perspective's
+# location; the orchestrator computes the 500 km rule from them (Ashburn-Columbus: 484 km, so
+# us-east-1 and us-east-2 are too close by distance as well as by their explicit entry).
 CATALOGUE=(
-    "us-east-1|US East (N. Virginia)|ARIN|us-east-2"
-    "eu-west-1|Europe (Ireland)|RIPE NCC|"
-    "ap-northeast-1|Asia Pacific (Tokyo)|APNIC|"
-    "us-west-2|US West (Oregon)|ARIN|"
-    "eu-central-1|Europe (Frankfurt)|RIPE NCC|"
-    "sa-east-1|South America (Sao Paulo)|LACNIC|"
-    "us-east-2|US East (Ohio)|ARIN|us-east-1"
-    "ap-southeast-2|Asia Pacific (Sydney)|APNIC|"
-    "af-south-1|Africa (Cape Town)|AFRINIC|"
-    "eu-north-1|Europe (Stockholm)|RIPE NCC|"
+    "us-east-1|US East (N. Virginia)|ARIN|us-east-2|39.0438|-77.4874"
+    "eu-west-1|Europe (Ireland)|RIPE NCC||53.3498|-6.2603"
+    "ap-northeast-1|Asia Pacific (Tokyo)|APNIC||35.6762|139.6503"
+    "us-west-2|US West (Oregon)|ARIN||45.8399|-119.7006"
+    "eu-central-1|Europe (Frankfurt)|RIPE NCC||50.1109|8.6821"
+    "sa-east-1|South America (Sao Paulo)|LACNIC||-23.5505|-46.6333"
+    "us-east-2|US East (Ohio)|ARIN|us-east-1|39.9612|-82.9988"
+    "ap-southeast-2|Asia Pacific (Sydney)|APNIC||-33.8688|151.2093"
+    "af-south-1|Africa (Cape Town)|AFRINIC||-33.9249|18.4241"
+    "eu-north-1|Europe (Stockholm)|RIPE NCC||59.3293|18.0686"
 )
 
 usage() {
-    sed -n '5,15p' "$0" | sed 's/^# \{0,1\}//' >&2
+    sed -n '5,16p' "$0" | sed 's/^# \{0,1\}//' >&2
     exit 2
 }
 die() { echo "$ME: $*" >&2; exit 1; }
 
-STATE=/tmp/mpic-cluster PORT=8080 AGENTS=6 RESOLVER='' LAB_IP=127.0.53.1 POLICY=
+STATE=/tmp/mpic-cluster PORT=8080 AGENTS=6 RESOLVER='' LAB_IP=127.0.53.1 POLICY= DNSSEC=
 BUILD=${BUILD_DIR:-$REPO/build}
 CMD=
 while [ $# -gt 0 ]; do
     case $1 in
         up|down|status) [ -z "$CMD" ] || usage; CMD=$1; shift ;;
-        --state|--port|--agents|--resolver|--lab-ip|--build|--policy)
+        --state|--port|--agents|--resolver|--lab-ip|--build|--policy|--dnssec)
             [ $# -ge 2 ] || die "$1 needs a value"
             case $1 in
                 --state) STATE=$2 ;; --port) PORT=$2 ;; --agents) AGENTS=$2 ;;
                 --resolver) RESOLVER=$2 ;; --lab-ip) LAB_IP=$2 ;; --build) BUILD=$2 ;;
-                --policy) POLICY=$2 ;;
+                --policy) POLICY=$2 ;; --dnssec) DNSSEC=$2 ;;
             esac
             shift 2 ;;
-        --state=*|--port=*|--agents=*|--resolver=*|--lab-ip=*|--build=*|--policy=*)
+        --state=*|--port=*|--agents=*|--resolver=*|--lab-ip=*|--build=*|--policy=*|--dnssec=*)
             set -- "${1%%=*}" "${1#*=}" "${@:2}" ;;
         -h|--help) usage ;;
         *) echo "$ME: unknown argument: $1" >&2; usage ;;
@@ -169,15 +174,16 @@ write_configs() {   # write_configs RESOLVER CODE...
         policy=cabf-br
         [ "$AGENTS" -ge 4 ] || policy=open-mpic-reference
     fi
-    MPIC_POLICY=$policy "$PY" - "$STATE" "$PORT" "$1" "${MPIC_LOG_LEVEL:-info}" "${CATALOGUE[@]:0:$AGENTS}" <<'PY'
+    MPIC_POLICY=$policy MPIC_DNSSEC=$DNSSEC "$PY" - "$STATE" "$PORT" "$1" "${MPIC_LOG_LEVEL:-info}" "${CATALOGUE[@]:0:$AGENTS}" <<'PY'
 import json, os, sys
 state, port, resolver, log_level = sys.argv[1], int(sys.argv[2]), sys.argv[3], sys.argv[4]
 rows = [r.split("|") for r in sys.argv[5:]]
 codes = {r[0] for r in rows}
 certs, secrets = f"{state}/certs", f"{state}/secrets"
 catalogue = []
-for i, (code, name, rir, close) in enumerate(rows, start=1):
-    p = {"code": code, "name": name, "rir": rir, "url": f"https://127.0.0.1:{port + i}"}
+for i, (code, name, rir, close, lat, lon) in enumerate(rows, start=1):
+    p = {"code": code, "name": name, "rir": rir, "url": f"https://127.0.0.1:{port + i}",
+         "location": {"lat": float(lat), "lon": float(lon)}}
     near = [c for c in close.split(",") if c in codes]   # too_close must name known codes
     if near:
         p["too_close"] = near
@@ -200,6 +206,7 @@ write("orchestrator", dict(common, orchestrator={
     "default_perspective_count": min(len(rows), 6),
     "max_attempts_cap": 3,
     "policy": os.environ["MPIC_POLICY"],
+    "audit_log": {"path": f"{state}/logs/audit.jsonl", "fsync": "per-request"},
 }))
 for i, p in enumerate(catalogue, start=1):
     code = p["code"]
@@ -208,7 +215,8 @@ for i, p in enumerate(catalogue, start=1):
         "listen": f"127.0.0.1:{port + i}",
         "tls": {"ca": f"{certs}/ca.crt", "cert": f"{certs}/agent-{code}.crt",
                 "key": f"{certs}/agent-{code}.key"},
-        "dns": {"resolvers": [resolver], "timeout_ms": 1500, "tries": 2},
+        "dns": dict({"resolvers": [resolver], "timeout_ms": 1500, "tries": 2},
+                    **({"dnssec": os.environ["MPIC_DNSSEC"]} if os.environ["MPIC_DNSSEC"] else {})),
         "allow_private_targets": True,
     }))
 PY
@@ -221,6 +229,7 @@ cmd_up() {
     if ! [[ $PORT =~ ^[0-9]+$ ]] || [ "$PORT" -lt 1 ] || [ $((PORT + AGENTS)) -gt 65535 ]; then
         die "--port $PORT: not a usable port"
     fi
+    case $DNSSEC in ''|validate|require) ;; *) die "--dnssec $DNSSEC: must be validate or require" ;; esac
     [[ $LAB_IP =~ ^127\.[0-9]{1,3}\.[0-9]{1,3}\.[0-9]{1,3}$ ]] || die "--lab-ip $LAB_IP: must be in 127.0.0.0/8"
     [ -z "$RESOLVER" ] || [[ $RESOLVER =~ ^(\[[0-9a-fA-F:]+\]|[0-9.]+)(:[0-9]+)?$ ]] \
         || die "--resolver $RESOLVER: expected IP:PORT or [IPv6]:PORT"

@@ -54,6 +54,53 @@ row target.other.test           NOERROR  -  'CAA 0 issue "other-ca.example.org"'
 row hop1.other.test             NOERROR  -  'CAA 0 issue "other-ca.example.org" | CNAME hop2.other.test.'
 row deny.test                   NOERROR  ad 'CAA 0 issue ";"'
 row example.com                 REFUSED  -  ''   # outside the lab: refused, never looked up
+row insecure.example.test       NOERROR  -  'CAA 0 issue "ca.example.net"'   # DS-less child of a signed zone
+row broken.insecure.example.test SERVFAIL -  ''   # below the Insecure cut, delegated to the SERVFAIL server
+row indeterminate.test          SERVFAIL -  ''   # outside every trust anchor, SERVFAIL server
+row bogus.test                  SERVFAIL -  ''
+row expired.test                SERVFAIL -  ''
+row nosig.test                  SERVFAIL -  ''
+
+# ede NAME CODE: SERVFAIL for CAA NAME carries RFC 8914 code CODE (the DNSSEC failure's kind).
+# A bogus answer still in unbound's cache (val-bogus-ttl: 1 s) says only "6 (DNSSEC Bogus)",
+# without a reason: ask once more when the cache has let it go.
+ede() {
+    rows=$((rows + 1))
+    local out
+    out=$(kdig @"$IP" -p 5353 +dnssec +time=5 +retry=0 CAA "$1" 2>&1)
+    if grep -qx ';; EDE: 6 (DNSSEC Bogus)' <<< "$out"; then
+        sleep 1.2
+        out=$(kdig @"$IP" -p 5353 +dnssec +time=5 +retry=0 CAA "$1" 2>&1)
+    fi
+    if grep -q "^;; EDE: $2 " <<< "$out"; then
+        printf 'ok    %-30s EDE %s\n' "$1" "$2"
+    else
+        printf 'FAIL  %-30s want EDE %s, got: %s\n' "$1" "$2" "$(grep '^;; EDE' <<< "$out" || echo none)"
+        fails=$((fails + 1))
+    fi
+}
+ede bogus.test 6      # CAA edited after signing
+ede expired.test 7    # signatures expired in 2020
+ede nosig.test 10     # CAA RRSIG removed
+
+# ds NAME BITMAP: DS NAME is NODATA with AD, proven by an NSEC at NAME whose bitmap is BITMAP
+# (NS without DS = an Insecure delegation; no NS = not a zone cut at all).
+ds() {
+    rows=$((rows + 1))
+    local out st flags nsec
+    out=$(kdig @"$IP" -p 5353 +dnssec +time=5 +retry=0 DS "$1" 2>&1)
+    st=$(sed -n 's/.*status: \([A-Z]*\).*/\1/p' <<< "$out" | head -1)
+    flags=$(sed -n 's/^;; Flags: \([a-z ]*\);.*/\1/p' <<< "$out" | head -1)
+    nsec=$(awk -v n="$1." '$1 == n && $4 == "NSEC" { $1 = $2 = $3 = $4 = $5 = ""; sub(/^ +/, ""); print }' <<< "$out")
+    if [ "$st" = NOERROR ] && [[ " $flags " = *" ad "* ]] && [ "$nsec" = "$2" ]; then
+        printf 'ok    DS %-27s NODATA ad, NSEC %s\n' "$1" "$nsec"
+    else
+        printf 'FAIL  DS %-27s got %s [%s] NSEC "%s"; want NOERROR ad NSEC "%s"\n' "$1" "$st" "$flags" "$nsec" "$2"
+        fails=$((fails + 1))
+    fi
+}
+ds insecure.example.test 'NS RRSIG NSEC'   # the proof of Insecure the lookup-failure carve-out needs
+ds www.example.test      'A RRSIG NSEC'    # authenticated, but no delegation: proves nothing
 
 # many.test: over UDP only TC=1 and an empty answer; over TCP all 1001 records.
 rows=$((rows + 1))

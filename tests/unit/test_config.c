@@ -10,6 +10,7 @@
 #include <openssl/x509.h>
 #include <setjmp.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -236,6 +237,18 @@ static void valid_orchestrator_loads_every_field(void **state)
     assert_int_equal(cfg.perspectives[2].too_close.n, 0);
     assert_null(cfg.perspectives[3].name);
     assert_int_equal(cfg.perspectives[3].rir, MPIC_RIR_APNIC);
+    assert_true(cfg.perspectives[0].has_location);
+    assert_true(cfg.perspectives[0].lat == 39.0438 && cfg.perspectives[0].lon == -77.4874);
+    assert_false(cfg.perspectives[0].has_resolver);
+    assert_true(cfg.perspectives[2].has_resolver);
+    assert_int_equal(cfg.perspectives[2].resolver_rir, MPIC_RIR_RIPE_NCC);
+    assert_true(cfg.perspectives[2].resolver_lat == 53.35 && cfg.perspectives[2].resolver_lon == -6.26);
+    assert_true(cfg.perspectives[3].lat == 19.0 && cfg.perspectives[3].lon == 73.0);  /* integers allowed */
+    /* Ashburn-Columbus is 483.66 km: computed, and not listed twice. */
+    assert_int_equal(cfg.computed_too_close.n, 1);
+    assert_string_equal(cfg.computed_too_close.v[0], "us-east-1 ~ us-east-2: 484 km");
+    assert_int_equal(cfg.perspectives[0].too_close.n, 1);
+    assert_null(cfg.orchestrator.primary);
 
     assert_true(cfg.has_orchestrator);
     assert_false(cfg.has_agent);
@@ -310,6 +323,9 @@ static void orchestrator_defaults_applied(void **state)
     assert_int_equal(o->perspective_timeout_ms, 10000);
     assert_int_equal(o->request_timeout_ms, 25000);
     assert_int_equal(o->max_body_bytes, 65536);
+    assert_null(o->primary);
+    assert_false(o->require_primary);
+    assert_int_equal(cfg.computed_too_close.n, 0);   /* seven cities, all >= 500 km apart */
     mpic_config_free(&cfg);
 }
 
@@ -663,6 +679,149 @@ static void agent_role_requires_issuer_domains(void **state)
     expect_error(state, "err-agent-no-issuers.json", AGENT, "caa.issuer_domains: mpic-agent needs at least one issuer domain");
 }
 
+/* ---- locations, resolvers and the primary (BR 3.2.2.9) ----------------------------- */
+
+static bool strv_contains(const struct mpic_strv *sv, const char *s)
+{
+    for (size_t i = 0; i < sv->n; i++) {
+        if (strcmp(sv->v[i], s) == 0)
+            return true;
+    }
+    return false;
+}
+
+static const struct mpic_perspective *perspective(const struct mpic_config *cfg, const char *code)
+{
+    int i = mpic_config_find_perspective(cfg, code);
+    if (i < 0)
+        fail_msg("no perspective %s", code);
+    return &cfg->perspectives[i];
+}
+
+static void location_required_under_cabf_br(void **state)
+{
+    expect_error(state, "err-location-missing.json", ORCH,
+                 "perspectives[1].location: required key is missing (policy cabf-br");
+    expect_error(state, "err-primary-location-missing.json", ORCH, "orchestrator.primary.location: required key is missing");
+}
+
+static void location_optional_under_reference_policy(void **state)
+{
+    struct mpic_config cfg;
+    load_ok(state, "reference-no-location.json", ORCH, &cfg);
+    assert_int_equal(cfg.orchestrator.policy, MPIC_PROFILE_OPEN_MPIC_REFERENCE);
+    for (size_t i = 0; i < cfg.n_perspectives; i++) {
+        assert_false(cfg.perspectives[i].has_location);
+        assert_int_equal(cfg.perspectives[i].too_close.n, 0);
+    }
+    assert_int_equal(cfg.computed_too_close.n, 0);
+    mpic_config_free(&cfg);
+}
+
+static void bad_coordinates_rejected(void **state)
+{
+    expect_error(state, "err-location-lat-range.json", ORCH, "perspectives[0].location.lat: 91 is out of range (-90..90)");
+    expect_error(state, "err-location-lon-range.json", ORCH,
+                 "perspectives[1].location.lon: -180.5 is out of range (-180..180)");
+    expect_error(state, "err-location-not-number.json", ORCH, "perspectives[0].location.lat: expected a number");
+    expect_error(state, "err-location-missing-lon.json", ORCH, "perspectives[1].location.lon: required key is missing");
+    expect_error(state, "err-location-unknown-key.json", ORCH, "perspectives[1].location.lng: unknown key");
+}
+
+static void resolver_rir_must_equal_perspective_rir(void **state)
+{
+    expect_error(state, "err-resolver-rir.json", ORCH,
+                 "perspectives[2].resolver.rir: the resolver is in ARIN but perspective r2 is in RIPE NCC");
+    expect_error(state, "err-resolver-no-rir.json", ORCH, "perspectives[1].resolver.rir: required key is missing");
+}
+
+static void close_pair_computed_both_ways(void **state)
+{
+    struct mpic_config cfg;
+    load_ok(state, "geo-computed.json", ORCH, &cfg);
+    /* Frankfurt-Paris, 477.89 km, listed by neither. */
+    assert_true(strv_contains(&perspective(&cfg, "eu-central-1")->too_close, "eu-west-3"));
+    assert_true(strv_contains(&perspective(&cfg, "eu-west-3")->too_close, "eu-central-1"));
+    assert_int_equal(perspective(&cfg, "eu-central-1")->too_close.n, 1);
+    /* Ashburn-Columbus, 483.66 km, listed already: recorded, not duplicated. */
+    assert_int_equal(perspective(&cfg, "us-east-1")->too_close.n, 1);
+    assert_int_equal(perspective(&cfg, "us-east-2")->too_close.n, 1);
+    /* An explicit pair far apart stays: it is an override. */
+    assert_int_equal(perspective(&cfg, "ap-northeast-1")->too_close.n, 1);
+    assert_string_equal(perspective(&cfg, "ap-northeast-1")->too_close.v[0], "sa-east-1");
+    assert_int_equal(cfg.computed_too_close.n, 2);
+    assert_string_equal(cfg.computed_too_close.v[0], "us-east-1 ~ us-east-2: 484 km");
+    assert_string_equal(cfg.computed_too_close.v[1], "eu-central-1 ~ eu-west-3: 478 km");
+    mpic_config_free(&cfg);
+}
+
+static void close_resolvers_make_distant_perspectives_too_close(void **state)
+{
+    struct mpic_config cfg;
+    load_ok(state, "geo-resolver-close.json", ORCH, &cfg);
+    const struct mpic_perspective *fra = perspective(&cfg, "eu-central-1"), *sto = perspective(&cfg, "eu-north-1");
+    assert_true(fra->has_resolver && sto->has_resolver);
+    assert_int_equal(sto->resolver_rir, MPIC_RIR_RIPE_NCC);   /* "RIPE" */
+    /* Frankfurt-Stockholm is 1186.63 km, but their resolvers (Amsterdam,
+     * Brussels) are 172.97 km apart. */
+    assert_true(strv_contains(&fra->too_close, "eu-north-1"));
+    assert_true(strv_contains(&sto->too_close, "eu-central-1"));
+    assert_int_equal(perspective(&cfg, "us-west-2")->too_close.n, 0);
+    assert_int_equal(perspective(&cfg, "ap-northeast-1")->too_close.n, 0);
+    assert_int_equal(cfg.computed_too_close.n, 1);
+    assert_string_equal(cfg.computed_too_close.v[0],
+                        "eu-central-1 ~ eu-north-1: resolvers 173 km apart (perspectives 1187 km)");
+    mpic_config_free(&cfg);
+}
+
+static void primary_without_url_refused_for_orchestrator(void **state)
+{
+    expect_error(state, "err-primary-url-missing.json", ORCH, "orchestrator.primary.url: required key is missing");
+}
+
+static void primary_parsed_outside_catalogue(void **state)
+{
+    struct mpic_config cfg;
+    load_ok(state, "geo-primary.json", ORCH, &cfg);
+    const struct mpic_perspective *pp = cfg.orchestrator.primary;
+    assert_non_null(pp);
+    assert_string_equal(pp->code, "ca-toronto");
+    assert_string_equal(pp->name, "CA data centre (Toronto)");
+    assert_int_equal(pp->rir, MPIC_RIR_ARIN);
+    assert_string_equal(pp->url, "https://127.0.0.1:9500");   /* called beside every cohort */
+    assert_true(pp->has_location);
+    assert_true(pp->lat == 43.6532 && pp->lon == -79.3832);
+    assert_true(cfg.orchestrator.require_primary);
+    /* Never in a cohort: not in the catalogue. */
+    assert_int_equal(cfg.n_perspectives, 4);
+    assert_int_equal(mpic_config_find_perspective(&cfg, "ca-toronto"), -1);
+    mpic_config_free(&cfg);
+}
+
+static void primary_too_close_to_remote_refused(void **state)
+{
+    /* Reston to Ashburn: 14.72 km. */
+    expect_error(state, "err-primary-too-close.json", ORCH,
+                 "orchestrator.primary: perspective us-east-1 is 15 km from the primary (BR 3.2.2.9 requires remotes "
+                 "to be at least 500 km from it)");
+}
+
+static void require_primary_without_primary_refused(void **state)
+{
+    expect_error(state, "err-require-primary.json", ORCH,
+                 "orchestrator.require_primary: is true, but orchestrator.primary is missing");
+}
+
+static void primary_code_must_not_be_a_catalogue_code(void **state)
+{
+    expect_error(state, "err-primary-code.json", ORCH, "orchestrator.primary.code: \"eu-west-1\" is also perspectives[1]");
+}
+
+static void primary_takes_only_its_own_keys(void **state)
+{
+    expect_error(state, "err-primary-unknown-key.json", ORCH, "orchestrator.primary.too_close: unknown key");
+}
+
 /* ---- small functions ------------------------------------------------------------ */
 
 static void rir_names_round_trip(void **state)
@@ -755,6 +914,18 @@ int main(void)
         cmocka_unit_test(orchestrator_role_requires_perspectives),
         cmocka_unit_test(orchestrator_requires_api_keys_and_agent_tls),
         cmocka_unit_test(agent_role_requires_issuer_domains),
+        cmocka_unit_test(location_required_under_cabf_br),
+        cmocka_unit_test(location_optional_under_reference_policy),
+        cmocka_unit_test(bad_coordinates_rejected),
+        cmocka_unit_test(resolver_rir_must_equal_perspective_rir),
+        cmocka_unit_test(close_pair_computed_both_ways),
+        cmocka_unit_test(close_resolvers_make_distant_perspectives_too_close),
+        cmocka_unit_test(primary_parsed_outside_catalogue),
+        cmocka_unit_test(primary_without_url_refused_for_orchestrator),
+        cmocka_unit_test(primary_too_close_to_remote_refused),
+        cmocka_unit_test(require_primary_without_primary_refused),
+        cmocka_unit_test(primary_code_must_not_be_a_catalogue_code),
+        cmocka_unit_test(primary_takes_only_its_own_keys),
         cmocka_unit_test(rir_names_round_trip),
         cmocka_unit_test(find_perspective_by_code),
         cmocka_unit_test(free_is_safe_on_zeroed_and_freed_configs),
