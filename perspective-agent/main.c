@@ -16,6 +16,8 @@
 #include <unistd.h>
 
 #include "caa_check.h"
+#include "curl_loop.h"
+#include "dcv_check.h"
 #include "config.h"
 #include "log.h"
 #include "resolver.h"
@@ -28,6 +30,7 @@ struct agent {
     struct evhttp *http;
     SSL_CTX *ssl_ctx;
     struct mpic_resolver *resolver;
+    struct mpic_curl_loop *curl;    /* HTTP challenges; one multi handle for every check */
     struct event *sigterm, *sigint;
     struct job *jobs;           /* in flight, so that shutdown can free them */
     unsigned long inflight;
@@ -39,6 +42,8 @@ struct job {
     struct evhttp_request *req;
     struct mpic_request request;
     struct mpic_caa_check *check;
+    enum mpic_dcv_kind dcv_kind;     /* with dcv: which of the handles below runs */
+    void *dcv;                       /* struct mpic_dcv_dns / _http / _alpn while running */
     struct event *deadline;
     int64_t started_ns;
     char ad[96];                /* per-level AD summary of a CAA check, for the log line */
@@ -67,10 +72,21 @@ static void send_error(struct evhttp_request *req, int code, const char *reason,
     send_json(req, code, reason, json_pack("{s:s}", "message", message));
 }
 
+static void dcv_cancel(enum mpic_dcv_kind kind, void *impl)
+{
+    switch (kind) {
+    case MPIC_DCV_KIND_DNS: mpic_dcv_dns_cancel(impl); break;
+    case MPIC_DCV_KIND_HTTP: mpic_dcv_http_cancel(impl); break;
+    case MPIC_DCV_KIND_TLS_ALPN: mpic_dcv_alpn_cancel(impl); break;
+    }
+}
+
 static void job_free(struct job *j)
 {
     if (j->check != NULL)
         mpic_caa_check_cancel(j->check);
+    if (j->dcv != NULL)
+        dcv_cancel(j->dcv_kind, j->dcv);
     if (j->deadline != NULL)
         event_free(j->deadline);
     if (j->prev != NULL)
@@ -88,9 +104,9 @@ static void job_reply(struct job *j, json_t *check_response, const char *outcome
 {
     struct agent *a = j->agent;
     char t[600], tr[600], d[600];
-    mpic_log(MPIC_LOG_INFO, "check", "trace=%s target=%s check_type=caa outcome=%s latency_ms=%lld ad=%s detail=%s",
+    mpic_log(MPIC_LOG_INFO, "check", "trace=%s target=%s check_type=%s outcome=%s latency_ms=%lld ad=%s detail=%s",
              mpic_log_quote(j->request.trace_identifier, tr, sizeof tr),
-             mpic_log_quote(j->request.target, t, sizeof t), outcome,
+             mpic_log_quote(j->request.target, t, sizeof t), mpic_check_type_name(j->request.check_type), outcome,
              (long long)((mpic_now_ns() - j->started_ns) / 1000000), j->ad[0] ? j->ad : "-",
              mpic_log_quote(detail, d, sizeof d));
     send_json(j->req, 200, "OK", mpic_agent_response_json(a->cfg.agent.perspective, check_response));
@@ -109,14 +125,80 @@ static void on_caa_done(const struct mpic_caa_outcome *o, void *arg)
     job_reply(j, cr, outcome, o->error_type ? o->error_message : mpic_caa_reason_text(o->reason));
 }
 
+static void on_dcv_done(struct mpic_dcv_outcome *o, void *arg)
+{
+    struct job *j = arg;
+    j->dcv = NULL;   /* finished: must not be cancelled */
+    json_t *cr = mpic_check_response_json(o->completed, o->passed, o->errors, mpic_now_ns(), MPIC_CHECK_DCV,
+                                          o->details);
+    o->errors = o->details = NULL;
+    const char *outcome = !o->completed ? "error" : o->passed ? "passed" : "failed";
+    json_t *first = json_array_get(json_object_get(cr, "errors"), 0);
+    job_reply(j, cr, outcome, json_string_value(json_object_get(first, "error_message")));
+}
+
+/* The error type a check that ran out of time reports, by what it was doing. */
+static const char *timeout_error_type(const struct job *j)
+{
+    if (j->request.check_type == MPIC_CHECK_CAA)
+        return "mpic_error:caa_checker:lookup";
+    switch (j->dcv_kind) {
+    case MPIC_DCV_KIND_HTTP: return "mpic_error:http";
+    case MPIC_DCV_KIND_TLS_ALPN: return "mpic_error:dcv_checker:tls_alpn:connect";
+    default: return "mpic_error:dcv_checker:lookup";
+    }
+}
+
+static json_t *empty_details(const struct job *j)
+{
+    const struct mpic_dcv_params *p = &j->request.dcv;
+    if (j->request.check_type == MPIC_CHECK_CAA)
+        return mpic_caa_details_json(-1, NULL, NULL);
+    switch (j->dcv_kind) {
+    case MPIC_DCV_KIND_HTTP: return mpic_dcv_http_details_json(p->method, NULL, NULL, -1, NULL);
+    case MPIC_DCV_KIND_TLS_ALPN: return mpic_dcv_alpn_details_json(NULL);
+    default: return mpic_dcv_dns_details_json(p->method, NULL, -1, -1, NULL, NULL);
+    }
+}
+
 static void on_deadline(evutil_socket_t fd, short what, void *arg)
 {
     struct job *j = arg;
     char msg[160];
-    snprintf(msg, sizeof msg, "CAA lookup did not finish within %u ms", j->agent->cfg.agent.check_timeout_ms);
-    json_t *cr = mpic_check_response_json(false, false, mpic_error_list_json("mpic_error:caa_checker:lookup", msg),
-                                          mpic_now_ns(), MPIC_CHECK_CAA, mpic_caa_details_json(-1, NULL, NULL));
+    snprintf(msg, sizeof msg, "the %s check did not finish within %u ms",
+             j->request.check_type == MPIC_CHECK_CAA ? "CAA" : mpic_dcv_method_name(j->request.dcv.method),
+             j->agent->cfg.agent.check_timeout_ms);
+    json_t *cr = mpic_check_response_json(false, false, mpic_error_list_json(timeout_error_type(j), msg),
+                                          mpic_now_ns(), j->request.check_type, empty_details(j));
     job_reply(j, cr, "timeout", msg);
+}
+
+/* Starts the DCV check of the job's method; 0, or -1 with err. */
+static int start_dcv(struct agent *a, struct job *j, struct mpic_error *err)
+{
+    struct mpic_dcv_ctx ctx = {
+        .base = a->base,
+        .resolver = a->resolver,
+        .curl = a->curl,
+        .allow_private_targets = a->cfg.agent.allow_private_targets,
+        /* Leave the agent's own deadline room to report. */
+        .timeout_ms = a->cfg.agent.check_timeout_ms > 200 ? a->cfg.agent.check_timeout_ms - 100
+                                                          : a->cfg.agent.check_timeout_ms,
+    };
+    const struct mpic_request *r = &j->request;
+    j->dcv_kind = mpic_dcv_method_kind(r->dcv.method);
+    switch (j->dcv_kind) {
+    case MPIC_DCV_KIND_DNS:
+        j->dcv = mpic_dcv_dns_start(&ctx, r->target, &r->target_info, &r->dcv, on_dcv_done, j, err);
+        break;
+    case MPIC_DCV_KIND_HTTP:
+        j->dcv = mpic_dcv_http_start(&ctx, r->target, &r->target_info, &r->dcv, on_dcv_done, j, err);
+        break;
+    case MPIC_DCV_KIND_TLS_ALPN:
+        j->dcv = mpic_dcv_alpn_start(&ctx, r->target, &r->target_info, &r->dcv, on_dcv_done, j, err);
+        break;
+    }
+    return j->dcv != NULL ? 0 : -1;
 }
 
 static void handle_check(struct agent *a, struct evhttp_request *req)
@@ -144,6 +226,19 @@ static void handle_check(struct agent *a, struct evhttp_request *req)
         job_free(j);
         return;
     }
+    struct timeval tv = { a->cfg.agent.check_timeout_ms / 1000, (a->cfg.agent.check_timeout_ms % 1000) * 1000 };
+    j->deadline = evtimer_new(a->base, on_deadline, j);
+    if (j->request.check_type == MPIC_CHECK_DCV) {
+        if (j->deadline == NULL || start_dcv(a, j, &err) != 0) {
+            mpic_log(MPIC_LOG_WARN, "check_start_failed", "error=\"%s\"", j->deadline ? err.msg : "out of memory");
+            send_error(req, j->deadline ? 400 : 500, j->deadline ? "Bad Request" : "Internal Server Error",
+                       j->deadline ? err.msg : "out of memory");
+            job_free(j);
+            return;
+        }
+        evtimer_add(j->deadline, &tv);
+        return;
+    }
     const struct mpic_strv *doms = j->request.caa.domains.v ? &j->request.caa.domains : &a->cfg.caa_issuer_domains;
     struct mpic_caa_check_params p = {
         .target = j->request.target,
@@ -156,8 +251,6 @@ static void handle_check(struct agent *a, struct evhttp_request *req)
         .allow_lookup_failure = j->request.caa.allow_lookup_failure,
         .dnssec = a->cfg.agent.dns.dnssec,
     };
-    struct timeval tv = { a->cfg.agent.check_timeout_ms / 1000, (a->cfg.agent.check_timeout_ms % 1000) * 1000 };
-    j->deadline = evtimer_new(a->base, on_deadline, j);
     j->check = mpic_caa_check_start(a->resolver, &p, on_caa_done, j, &err);
     if (j->deadline == NULL || j->check == NULL) {
         mpic_log(MPIC_LOG_ERROR, "check_start_failed", "error=\"%s\"", j->check ? "out of memory" : err.msg);
@@ -228,6 +321,11 @@ static int start(struct agent *a)
         mpic_log(MPIC_LOG_ERROR, "startup_failed", "error=\"%s\"", err.msg);
         return -1;
     }
+    a->curl = mpic_curl_loop_new(a->base, &err);
+    if (a->curl == NULL) {
+        mpic_log(MPIC_LOG_ERROR, "startup_failed", "error=\"%s\"", err.msg);
+        return -1;
+    }
     a->http = evhttp_new(a->base);
     evhttp_set_bevcb(a->http, make_ssl_bev, a);
     evhttp_set_gencb(a->http, on_request, a);
@@ -254,6 +352,8 @@ static void stop(struct agent *a)
         job_free(a->jobs);   /* their requests die with evhttp_free below */
     if (a->http != NULL)
         evhttp_free(a->http);
+    if (a->curl != NULL)
+        mpic_curl_loop_free(a->curl);
     if (a->resolver != NULL)
         mpic_resolver_free(a->resolver);
     if (a->sigterm != NULL)
