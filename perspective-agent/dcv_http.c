@@ -4,7 +4,16 @@
  * checked (http/https, port 80/443, a valid host, no loop, at most 10
  * redirects, only 301/302/307/308), resolved through the agent's own
  * resolver, checked against the SSRF guard (netaddr.h), and only then pinned
- * with CURLOPT_CONNECT_TO and fetched on a fresh connection.
+ * with CURLOPT_CONNECT_TO and fetched on a fresh connection. CONNECT_TO to
+ * an IP literal rather than CURLOPT_RESOLVE: RESOLVE entries live in the DNS
+ * cache of the shared multi handle, where one check's pin would outlive it;
+ * curl never looks up a literal, and the address actually used
+ * (CURLINFO_PRIMARY_IP) is checked against the pin after each transfer.
+ *
+ * Details: response_history lists the redirect responses that were followed
+ * ({status_code, url}; null when none); response_url, response_status_code
+ * and response_page describe the last response received, which for a refused
+ * redirect is that redirect.
  *
  * Outcomes:
  *   pass / wrong body                 completed, passed true/false, errors null
@@ -18,7 +27,7 @@
  *   wildcard target, bad header,
  *   bad or runaway regex              not completed, mpic_error:dcv_checker:parameter
  *
- * Request headers: User-Agent "mpic-agent" and Accept "*" "/" "*" unless the
+ * Request headers: User-Agent "mpic-agent" and an Accept of any type unless the
  * request's http_headers name them; the other http_headers are sent on every
  * hop except those that would change the target or the framing (Host,
  * Content-Length, Transfer-Encoding, Connection, Keep-Alive, Upgrade, TE,
