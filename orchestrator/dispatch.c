@@ -7,18 +7,15 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "curl_loop.h"
 #include "log.h"
 #include "tls.h"
 
 #define MAX_REPLY_BYTES (4u << 20)
 
 struct mpic_dispatch {
-    struct event_base *base;
-    CURLM *multi;
-    struct event *timer;
+    struct mpic_curl_loop *loop;
     struct mpic_tls_files tls;
-    int ssl_ex_index;   /* SSL_CTX ex-data slot holding the expected perspective code */
-    unsigned active;
 };
 
 struct mpic_call {
@@ -35,15 +32,12 @@ struct mpic_call {
     char curl_error[CURL_ERROR_SIZE];
 };
 
-/* Per-socket watcher registered with curl through CURLMOPT_SOCKETFUNCTION. */
-struct sock_watch {
-    struct event *ev;
-};
-
 static int ex_index_of_dispatch = -1;
 
 static void call_free(struct mpic_call *c)
 {
+    if (c->easy != NULL)
+        curl_easy_cleanup(c->easy);
     curl_slist_free_all(c->headers);
     free(c->url);
     free(c->body);
@@ -51,12 +45,9 @@ static void call_free(struct mpic_call *c)
     free(c);
 }
 
-static void finish_call(struct mpic_dispatch *d, CURL *easy, CURLcode rc)
+static void on_done(CURL *easy, CURLcode rc, void *arg)
 {
-    struct mpic_call *c = NULL;
-    curl_easy_getinfo(easy, CURLINFO_PRIVATE, (char **)&c);
-    curl_multi_remove_handle(d->multi, easy);
-    d->active--;
+    struct mpic_call *c = arg;
     long status = 0;
     curl_easy_getinfo(easy, CURLINFO_RESPONSE_CODE, &status);
     char error[CURL_ERROR_SIZE + 64];
@@ -69,70 +60,7 @@ static void finish_call(struct mpic_dispatch *d, CURL *easy, CURLcode rc)
         e = error;
     }
     c->cb(e ? 0 : status, c->reply ? c->reply : "", c->reply_len, e, c->arg);
-    curl_easy_cleanup(easy);
     call_free(c);
-}
-
-static void drain_messages(struct mpic_dispatch *d)
-{
-    CURLMsg *m;
-    int left;
-    while ((m = curl_multi_info_read(d->multi, &left)) != NULL)
-        if (m->msg == CURLMSG_DONE)
-            finish_call(d, m->easy_handle, m->data.result);
-}
-
-static void on_socket_event(evutil_socket_t fd, short what, void *arg)
-{
-    struct mpic_dispatch *d = arg;
-    int flags = (what & EV_READ ? CURL_CSELECT_IN : 0) | (what & EV_WRITE ? CURL_CSELECT_OUT : 0);
-    int running;
-    curl_multi_socket_action(d->multi, fd, flags, &running);
-    drain_messages(d);
-}
-
-static void on_timer(evutil_socket_t fd, short what, void *arg)
-{
-    struct mpic_dispatch *d = arg;
-    int running;
-    curl_multi_socket_action(d->multi, CURL_SOCKET_TIMEOUT, 0, &running);
-    drain_messages(d);
-}
-
-static int socket_cb(CURL *easy, curl_socket_t s, int what, void *userp, void *socketp)
-{
-    struct mpic_dispatch *d = userp;
-    struct sock_watch *w = socketp;
-    if (what == CURL_POLL_REMOVE) {
-        if (w != NULL) {
-            event_free(w->ev);
-            free(w);
-            curl_multi_assign(d->multi, s, NULL);
-        }
-        return 0;
-    }
-    short kind = EV_PERSIST | (what & CURL_POLL_IN ? EV_READ : 0) | (what & CURL_POLL_OUT ? EV_WRITE : 0);
-    if (w == NULL) {
-        w = calloc(1, sizeof *w);
-        if (w == NULL)
-            return -1;
-        curl_multi_assign(d->multi, s, w);
-    } else {
-        event_free(w->ev);
-    }
-    w->ev = event_new(d->base, s, kind, on_socket_event, d);
-    return w->ev != NULL && event_add(w->ev, NULL) == 0 ? 0 : -1;
-}
-
-static int timer_cb(CURLM *multi, long timeout_ms, void *userp)
-{
-    struct mpic_dispatch *d = userp;
-    if (timeout_ms < 0) {
-        evtimer_del(d->timer);
-        return 0;
-    }
-    struct timeval tv = { timeout_ms / 1000, (timeout_ms % 1000) * 1000 };
-    return evtimer_add(d->timer, &tv);
 }
 
 static size_t write_cb(char *data, size_t size, size_t nmemb, void *userp)
@@ -186,10 +114,6 @@ static CURLcode ssl_ctx_cb(CURL *easy, void *ssl_ctx, void *userp)
 struct mpic_dispatch *mpic_dispatch_new(struct event_base *base, const struct mpic_tls_files *tls,
                                         struct mpic_error *err)
 {
-    if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
-        mpic_error_set(err, "curl_global_init failed");
-        return NULL;
-    }
     if (ex_index_of_dispatch < 0)
         ex_index_of_dispatch = SSL_CTX_get_ex_new_index(0, NULL, NULL, NULL, NULL);
     struct mpic_dispatch *d = calloc(1, sizeof *d);
@@ -197,20 +121,11 @@ struct mpic_dispatch *mpic_dispatch_new(struct event_base *base, const struct mp
         mpic_error_set(err, "out of memory");
         return NULL;
     }
-    d->base = base;
     d->tls = *tls;   /* borrowed strings: the config outlives the dispatcher */
-    d->multi = curl_multi_init();
-    d->timer = evtimer_new(base, on_timer, d);
-    if (d->multi == NULL || d->timer == NULL) {
-        mpic_dispatch_free(d);
-        mpic_error_set(err, "cannot create the agent client");
+    if ((d->loop = mpic_curl_loop_new(base, err)) == NULL) {
+        free(d);
         return NULL;
     }
-    curl_multi_setopt(d->multi, CURLMOPT_SOCKETFUNCTION, socket_cb);
-    curl_multi_setopt(d->multi, CURLMOPT_SOCKETDATA, d);
-    curl_multi_setopt(d->multi, CURLMOPT_TIMERFUNCTION, timer_cb);
-    curl_multi_setopt(d->multi, CURLMOPT_TIMERDATA, d);
-    curl_multi_setopt(d->multi, CURLMOPT_MAXCONNECTS, 256L);
     return d;
 }
 
@@ -218,12 +133,8 @@ void mpic_dispatch_free(struct mpic_dispatch *d)
 {
     if (d == NULL)
         return;
-    if (d->multi != NULL)
-        curl_multi_cleanup(d->multi);
-    if (d->timer != NULL)
-        event_free(d->timer);
+    mpic_curl_loop_free(d->loop);
     free(d);
-    curl_global_cleanup();
 }
 
 struct mpic_call *mpic_dispatch_post(struct mpic_dispatch *d, const struct mpic_perspective *p, const char *path,
@@ -251,7 +162,6 @@ struct mpic_call *mpic_dispatch_post(struct mpic_dispatch *d, const struct mpic_
     curl_easy_setopt(e, CURLOPT_HTTPHEADER, c->headers);
     curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, write_cb);
     curl_easy_setopt(e, CURLOPT_WRITEDATA, c);
-    curl_easy_setopt(e, CURLOPT_PRIVATE, c);
     curl_easy_setopt(e, CURLOPT_ERRORBUFFER, c->curl_error);
     curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, (long)timeout_ms);
     curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, (long)timeout_ms);
@@ -268,21 +178,16 @@ struct mpic_call *mpic_dispatch_post(struct mpic_dispatch *d, const struct mpic_
     curl_easy_setopt(e, CURLOPT_SSL_CTX_FUNCTION, ssl_ctx_cb);
     curl_easy_setopt(e, CURLOPT_SSL_CTX_DATA, c);
     curl_easy_setopt(e, CURLOPT_PROXY, "");   /* never through an environment proxy */
-    if (curl_multi_add_handle(d->multi, e) != CURLM_OK)
+    if (mpic_curl_loop_add(d->loop, e, on_done, c, NULL) != 0)
         goto fail;
-    d->active++;
     return c;
 fail:
-    if (c->easy != NULL)
-        curl_easy_cleanup(c->easy);
     call_free(c);
     return NULL;
 }
 
 void mpic_call_cancel(struct mpic_call *c)
 {
-    curl_multi_remove_handle(c->d->multi, c->easy);
-    c->d->active--;
-    curl_easy_cleanup(c->easy);
+    mpic_curl_loop_remove(c->d->loop, c->easy);
     call_free(c);
 }

@@ -18,6 +18,7 @@
 
 #include "cohort.h"
 #include "config.h"
+#include "httpd.h"
 #include "audit.h"
 #include "dispatch.h"
 #include "job.h"
@@ -49,28 +50,6 @@ struct pending {
     struct mpic_job *job;
     struct pending *prev, *next;
 };
-
-static void send_json(struct evhttp_request *req, int code, const char *reason, json_t *body)
-{
-    char *text = mpic_json_dump(body);
-    struct evbuffer *buf = evbuffer_new();
-    if (text != NULL && buf != NULL) {
-        evbuffer_add(buf, text, strlen(text));
-        evhttp_add_header(evhttp_request_get_output_headers(req), "Content-Type", "application/json");
-        evhttp_send_reply(req, code, reason, buf);
-    } else {
-        evhttp_send_error(req, 500, "out of memory");
-    }
-    if (buf != NULL)
-        evbuffer_free(buf);
-    free(text);
-    json_decref(body);
-}
-
-static void send_message(struct evhttp_request *req, int code, const char *reason, const char *message)
-{
-    send_json(req, code, reason, json_pack("{s:s}", "message", message));
-}
 
 static void digest(const char *s, size_t len, unsigned char out[KEY_DIGEST_LEN])
 {
@@ -106,7 +85,7 @@ static void on_job_done(json_t *response, void *arg)
 {
     struct pending *p = arg;
     pending_unlink(p);
-    send_json(p->req, 200, "OK", response);
+    mpic_http_send_json(p->req, 200, "OK", response);
     free(p);
 }
 
@@ -116,7 +95,7 @@ static void reject(struct evhttp_request *req, json_t *issues)
     json_t *first = json_array_get(issues, 0);
     mpic_log(MPIC_LOG_INFO, "request_rejected", "issues=%zu first=%s", json_array_size(issues),
              mpic_log_quote(json_string_value(json_object_get(first, "issue_type")), buf, sizeof buf));
-    send_json(req, 400, "Bad Request", mpic_validation_failed_body(issues));
+    mpic_http_send_json(req, 400, "Bad Request", mpic_validation_failed_body(issues));
 }
 
 static void handle_mpic(struct orchestrator *o, struct evhttp_request *req)
@@ -152,7 +131,7 @@ static void handle_mpic(struct orchestrator *o, struct evhttp_request *req)
         mpic_request_free(&r);
         if (cohorts == NULL) {
             json_decref(issues);
-            send_message(req, 500, "Internal Server Error", "out of memory");
+            mpic_http_send_message(req, 500, "Internal Server Error", "out of memory");
             return;
         }
         mpic_issue_add(issues, "invalid-perspective-count",
@@ -174,7 +153,7 @@ static void handle_mpic(struct orchestrator *o, struct evhttp_request *req)
             free(cohorts);
         free(p);
         mpic_request_free(&r);
-        send_message(req, 500, "Internal Server Error", "cannot start the request");
+        mpic_http_send_message(req, 500, "Internal Server Error", "cannot start the request");
         return;
     }
     p->next = o->pending;
@@ -200,37 +179,24 @@ static void on_request(struct evhttp_request *req, void *arg)
     const char *path = evhttp_uri_get_path(evhttp_request_get_evhttp_uri(req));
     enum evhttp_cmd_type method = evhttp_request_get_command(req);
     if (path != NULL && strcmp(path, "/healthz") == 0 && method == EVHTTP_REQ_GET) {
-        send_json(req, 200, "OK", json_pack("{s:s, s:i}", "status", "ok", "perspectives",
+        mpic_http_send_json(req, 200, "OK", json_pack("{s:s, s:i}", "status", "ok", "perspectives",
                                             (int)o->cfg.n_perspectives));
         return;
     }
     if (!is_mpic_path(path)) {
-        send_message(req, 404, "Not Found", "Not Found");
+        mpic_http_send_message(req, 404, "Not Found", "Not Found");
         return;
     }
     if (!api_key_ok(o, evhttp_find_header(evhttp_request_get_input_headers(req), "x-api-key"))) {
-        send_message(req, 403, "Forbidden", "Forbidden");
+        mpic_http_send_message(req, 403, "Forbidden", "Forbidden");
         return;
     }
     if (method != EVHTTP_REQ_POST) {
         evhttp_add_header(evhttp_request_get_output_headers(req), "Allow", "POST");
-        send_message(req, 405, "Method Not Allowed", "use POST");
+        mpic_http_send_message(req, 405, "Method Not Allowed", "use POST");
         return;
     }
     handle_mpic(o, req);
-}
-
-static struct bufferevent *make_ssl_bev(struct event_base *base, void *arg)
-{
-    struct orchestrator *o = arg;
-    SSL *ssl = SSL_new(o->ssl_ctx);
-    if (ssl == NULL)
-        return NULL;
-    struct bufferevent *bev = bufferevent_openssl_socket_new(base, -1, ssl, BUFFEREVENT_SSL_ACCEPTING,
-                                                             BEV_OPT_CLOSE_ON_FREE);
-    if (bev != NULL)
-        bufferevent_openssl_set_allow_dirty_shutdown(bev, 1);
-    return bev;
 }
 
 static void on_signal(evutil_socket_t sig, short what, void *arg)
@@ -269,7 +235,7 @@ static int start(struct orchestrator *o)
             mpic_log(MPIC_LOG_ERROR, "startup_failed", "error=\"%s\"", err.msg);
             return -1;
         }
-        evhttp_set_bevcb(o->http, make_ssl_bev, o);
+        evhttp_set_bevcb(o->http, mpic_http_tls_bev, o->ssl_ctx);
     }
     evhttp_set_gencb(o->http, on_request, o);
     evhttp_set_max_body_size(o->http, (ev_ssize_t)oc->max_body_bytes);
@@ -314,13 +280,6 @@ static void stop(struct orchestrator *o)
         event_base_free(o->base);
     free(o->key_digests);
     mpic_config_free(&o->cfg);
-}
-
-static void usage(void)
-{
-    fprintf(stderr, "usage: mpic-orchestrator -c CONFIG [-t]\n"
-                    "  -c CONFIG  configuration file (docs/config.md)\n"
-                    "  -t         check the configuration and exit\n");
 }
 
 /* Refuses a deployment that cannot meet the BR phase in force; warns (log
@@ -392,20 +351,11 @@ static int check_cohorts(const struct mpic_config *c)
 
 int main(int argc, char **argv)
 {
-    const char *config = NULL;
-    bool check_only = false;
-    int opt;
-    while ((opt = getopt(argc, argv, "c:th")) != -1) {
-        switch (opt) {
-        case 'c': config = optarg; break;
-        case 't': check_only = true; break;
-        default: usage(); return opt == 'h' ? 0 : 2;
-        }
-    }
-    if (config == NULL || optind != argc) {
-        usage();
-        return 2;
-    }
+    const char *config;
+    bool check_only;
+    int status;
+    if (!mpic_daemon_args(argc, argv, "mpic-orchestrator", &config, &check_only, &status))
+        return status;
     struct orchestrator o = { 0 };
     struct mpic_error err;
     mpic_log_init("mpic-orchestrator", MPIC_LOG_INFO);

@@ -19,6 +19,7 @@
 #include "curl_loop.h"
 #include "dcv_check.h"
 #include "config.h"
+#include "httpd.h"
 #include "log.h"
 #include "resolver.h"
 #include "tls.h"
@@ -49,28 +50,6 @@ struct job {
     char ad[96];                /* per-level AD summary of a CAA check, for the log line */
     struct job *prev, *next;
 };
-
-static void send_json(struct evhttp_request *req, int code, const char *reason, json_t *body)
-{
-    char *text = mpic_json_dump(body);
-    struct evbuffer *buf = evbuffer_new();
-    if (text != NULL && buf != NULL) {
-        evbuffer_add(buf, text, strlen(text));
-        evhttp_add_header(evhttp_request_get_output_headers(req), "Content-Type", "application/json");
-        evhttp_send_reply(req, code, reason, buf);
-    } else {
-        evhttp_send_error(req, 500, "out of memory");
-    }
-    if (buf != NULL)
-        evbuffer_free(buf);
-    free(text);
-    json_decref(body);
-}
-
-static void send_error(struct evhttp_request *req, int code, const char *reason, const char *message)
-{
-    send_json(req, code, reason, json_pack("{s:s}", "message", message));
-}
 
 static void dcv_cancel(enum mpic_dcv_kind kind, void *impl)
 {
@@ -109,7 +88,7 @@ static void job_reply(struct job *j, json_t *check_response, const char *outcome
              mpic_log_quote(j->request.target, t, sizeof t), mpic_check_type_name(j->request.check_type), outcome,
              (long long)((mpic_now_ns() - j->started_ns) / 1000000), j->ad[0] ? j->ad : "-",
              mpic_log_quote(detail, d, sizeof d));
-    send_json(j->req, 200, "OK", mpic_agent_response_json(a->cfg.agent.perspective, check_response));
+    mpic_http_send_json(j->req, 200, "OK", mpic_agent_response_json(a->cfg.agent.perspective, check_response));
     job_free(j);
 }
 
@@ -209,7 +188,7 @@ static void handle_check(struct agent *a, struct evhttp_request *req)
     struct mpic_error err;
     struct job *j = calloc(1, sizeof *j);
     if (j == NULL) {
-        send_error(req, 500, "Internal Server Error", "out of memory");
+        mpic_http_send_message(req, 500, "Internal Server Error", "out of memory");
         return;
     }
     j->agent = a;
@@ -222,7 +201,7 @@ static void handle_check(struct agent *a, struct evhttp_request *req)
     a->inflight++;
     if (mpic_agent_request_parse(body ? body : "", len, &j->request, &err) != 0) {
         mpic_log(MPIC_LOG_WARN, "bad_request", "error=\"%s\"", err.msg);
-        send_error(req, 400, "Bad Request", err.msg);
+        mpic_http_send_message(req, 400, "Bad Request", err.msg);
         job_free(j);
         return;
     }
@@ -231,7 +210,7 @@ static void handle_check(struct agent *a, struct evhttp_request *req)
     if (j->request.check_type == MPIC_CHECK_DCV) {
         if (j->deadline == NULL || start_dcv(a, j, &err) != 0) {
             mpic_log(MPIC_LOG_WARN, "check_start_failed", "error=\"%s\"", j->deadline ? err.msg : "out of memory");
-            send_error(req, j->deadline ? 400 : 500, j->deadline ? "Bad Request" : "Internal Server Error",
+            mpic_http_send_message(req, j->deadline ? 400 : 500, j->deadline ? "Bad Request" : "Internal Server Error",
                        j->deadline ? err.msg : "out of memory");
             job_free(j);
             return;
@@ -254,7 +233,7 @@ static void handle_check(struct agent *a, struct evhttp_request *req)
     j->check = mpic_caa_check_start(a->resolver, &p, on_caa_done, j, &err);
     if (j->deadline == NULL || j->check == NULL) {
         mpic_log(MPIC_LOG_ERROR, "check_start_failed", "error=\"%s\"", j->check ? "out of memory" : err.msg);
-        send_error(req, 500, "Internal Server Error", "cannot start the check");
+        mpic_http_send_message(req, 500, "Internal Server Error", "cannot start the check");
         job_free(j);
         return;
     }
@@ -267,29 +246,16 @@ static void on_request(struct evhttp_request *req, void *arg)
     const char *path = evhttp_uri_get_path(evhttp_request_get_evhttp_uri(req));
     enum evhttp_cmd_type method = evhttp_request_get_command(req);
     if (path != NULL && strcmp(path, "/healthz") == 0 && method == EVHTTP_REQ_GET) {
-        send_json(req, 200, "OK", json_pack("{s:s, s:s, s:i}", "status", "ok", "perspective_code",
+        mpic_http_send_json(req, 200, "OK", json_pack("{s:s, s:s, s:i}", "status", "ok", "perspective_code",
                                             a->cfg.agent.perspective, "protocol", MPIC_AGENT_PROTOCOL));
     } else if (path != NULL && strcmp(path, "/v1/check") == 0) {
         if (method != EVHTTP_REQ_POST)
-            send_error(req, 405, "Method Not Allowed", "use POST");
+            mpic_http_send_message(req, 405, "Method Not Allowed", "use POST");
         else
             handle_check(a, req);
     } else {
-        send_error(req, 404, "Not Found", "no such endpoint");
+        mpic_http_send_message(req, 404, "Not Found", "no such endpoint");
     }
-}
-
-static struct bufferevent *make_ssl_bev(struct event_base *base, void *arg)
-{
-    struct agent *a = arg;
-    SSL *ssl = SSL_new(a->ssl_ctx);
-    if (ssl == NULL)
-        return NULL;
-    struct bufferevent *bev = bufferevent_openssl_socket_new(base, -1, ssl, BUFFEREVENT_SSL_ACCEPTING,
-                                                             BEV_OPT_CLOSE_ON_FREE);
-    if (bev != NULL)
-        bufferevent_openssl_set_allow_dirty_shutdown(bev, 1);
-    return bev;
 }
 
 static void on_signal(evutil_socket_t sig, short what, void *arg)
@@ -297,13 +263,6 @@ static void on_signal(evutil_socket_t sig, short what, void *arg)
     struct agent *a = arg;
     mpic_log(MPIC_LOG_INFO, "shutdown", "signal=%d inflight=%lu", (int)sig, a->inflight);
     event_base_loopexit(a->base, NULL);
-}
-
-static void usage(void)
-{
-    fprintf(stderr, "usage: mpic-agent -c CONFIG [-t]\n"
-                    "  -c CONFIG  configuration file (docs/config.md)\n"
-                    "  -t         check the configuration and exit\n");
 }
 
 static int start(struct agent *a)
@@ -327,7 +286,7 @@ static int start(struct agent *a)
         return -1;
     }
     a->http = evhttp_new(a->base);
-    evhttp_set_bevcb(a->http, make_ssl_bev, a);
+    evhttp_set_bevcb(a->http, mpic_http_tls_bev, a->ssl_ctx);
     evhttp_set_gencb(a->http, on_request, a);
     evhttp_set_max_body_size(a->http, (ev_ssize_t)ac->max_body_bytes);
     evhttp_set_timeout(a->http, 60);
@@ -369,20 +328,11 @@ static void stop(struct agent *a)
 
 int main(int argc, char **argv)
 {
-    const char *config = NULL;
-    bool check_only = false;
-    int opt;
-    while ((opt = getopt(argc, argv, "c:th")) != -1) {
-        switch (opt) {
-        case 'c': config = optarg; break;
-        case 't': check_only = true; break;
-        default: usage(); return opt == 'h' ? 0 : 2;
-        }
-    }
-    if (config == NULL || optind != argc) {
-        usage();
-        return 2;
-    }
+    const char *config;
+    bool check_only;
+    int status;
+    if (!mpic_daemon_args(argc, argv, "mpic-agent", &config, &check_only, &status))
+        return status;
     struct agent a = { 0 };
     struct mpic_error err;
     mpic_log_init("mpic-agent", MPIC_LOG_INFO);

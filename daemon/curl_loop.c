@@ -1,7 +1,7 @@
-/* The curl-on-libevent glue (same pattern as orchestrator/dispatch.c): curl
- * tells us which sockets to watch (CURLMOPT_SOCKETFUNCTION) and when to wake
- * it up (CURLMOPT_TIMERFUNCTION); libevent calls curl_multi_socket_action
- * back. Finished transfers are handed to their owner's callback. */
+/* The curl-on-libevent glue shared by both daemons: curl tells us which
+ * sockets to watch (CURLMOPT_SOCKETFUNCTION) and when to wake it up
+ * (CURLMOPT_TIMERFUNCTION); libevent calls curl_multi_socket_action back.
+ * Finished transfers are handed to their owner's callback. */
 #include "curl_loop.h"
 
 #include <stdlib.h>

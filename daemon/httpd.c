@@ -1,0 +1,72 @@
+#include "httpd.h"
+
+#include <event2/buffer.h>
+#include <event2/bufferevent_ssl.h>
+#include <event2/keyvalq_struct.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "wire.h"
+
+void mpic_http_send_json(struct evhttp_request *req, int code, const char *reason, json_t *body)
+{
+    char *text = body ? mpic_json_dump(body) : NULL;
+    struct evbuffer *buf = evbuffer_new();
+    if (text != NULL && buf != NULL) {
+        evbuffer_add(buf, text, strlen(text));
+        evhttp_add_header(evhttp_request_get_output_headers(req), "Content-Type", "application/json");
+        evhttp_send_reply(req, code, reason, buf);
+    } else {
+        evhttp_send_error(req, 500, "out of memory");
+    }
+    if (buf != NULL)
+        evbuffer_free(buf);
+    free(text);
+    json_decref(body);
+}
+
+void mpic_http_send_message(struct evhttp_request *req, int code, const char *reason, const char *message)
+{
+    mpic_http_send_json(req, code, reason, json_pack("{s:s}", "message", message));
+}
+
+struct bufferevent *mpic_http_tls_bev(struct event_base *base, void *ssl_ctx)
+{
+    SSL *ssl = SSL_new(ssl_ctx);
+    if (ssl == NULL)
+        return NULL;
+    struct bufferevent *bev = bufferevent_openssl_socket_new(base, -1, ssl, BUFFEREVENT_SSL_ACCEPTING,
+                                                             BEV_OPT_CLOSE_ON_FREE);
+    /* Clients that drop the connection without close_notify are common and harmless here. */
+    if (bev != NULL)
+        bufferevent_openssl_set_allow_dirty_shutdown(bev, 1);
+    return bev;
+}
+
+bool mpic_daemon_args(int argc, char **argv, const char *program, const char **config, bool *check_only,
+                      int *exit_status)
+{
+    int opt;
+    *config = NULL;
+    *check_only = false;
+    while ((opt = getopt(argc, argv, "c:th")) != -1) {
+        switch (opt) {
+        case 'c': *config = optarg; break;
+        case 't': *check_only = true; break;
+        default:
+            fprintf(stderr, "usage: %s -c CONFIG [-t]\n"
+                            "  -c CONFIG  configuration file (docs/config.md)\n"
+                            "  -t         check the configuration and exit\n", program);
+            *exit_status = opt == 'h' ? 0 : 2;
+            return false;
+        }
+    }
+    if (*config == NULL || optind != argc) {
+        fprintf(stderr, "usage: %s -c CONFIG [-t]\n", program);
+        *exit_status = 2;
+        return false;
+    }
+    return true;
+}
