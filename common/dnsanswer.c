@@ -9,7 +9,7 @@
 #include <string.h>
 
 /* Absolute dname for a name given with or without its trailing dot. */
-static ldns_rdf *absolute_dname(const char *name)
+ldns_rdf *mpic_dns_dname_absolute(const char *name)
 {
     size_t len = strlen(name);
     if (len == 0)
@@ -86,7 +86,7 @@ int mpic_dns_answer_extract(const ldns_pkt *pkt, const char *qname, ldns_rr_type
 
     if (pkt == NULL || qname == NULL)
         return mpic_error_set(err, "answer for %s: no packet", qname ? qname : "(null)");
-    ldns_rdf *start = absolute_dname(qname);
+    ldns_rdf *start = mpic_dns_dname_absolute(qname);
     if (start == NULL)
         return mpic_error_set(err, "answer for %s: not a valid domain name", qname);
     visited[n_visited++] = start;
@@ -168,4 +168,26 @@ void mpic_dns_rrset_free(struct mpic_dns_rrset *s)
         free(s->cname_chain.v[i]);
     free(s->cname_chain.v);
     memset(s, 0, sizeof *s);
+}
+
+int mpic_dns_caa_decode(const ldns_rr *rr, struct mpic_caa_record *out)
+{
+    size_t n = ldns_rr_rd_count(rr);
+    if (n != 2 && n != 3)
+        return -1;
+    const ldns_rdf *flags = ldns_rr_rdf(rr, 0);
+    const ldns_rdf *tag = ldns_rr_rdf(rr, 1);
+    if (ldns_rdf_size(flags) != 1 || ldns_rdf_size(tag) < 1 || ldns_rdf_data(tag)[0] != ldns_rdf_size(tag) - 1)
+        return -1;
+    out->flags = ldns_rdf_data(flags)[0];
+    out->tag = ldns_rdf_data(tag) + 1;
+    out->tag_len = ldns_rdf_size(tag) - 1;
+    if (n == 3) {
+        out->value = ldns_rdf_data(ldns_rr_rdf(rr, 2));
+        out->value_len = ldns_rdf_size(ldns_rr_rdf(rr, 2));
+    } else {
+        out->value = (const uint8_t *)"";
+        out->value_len = 0;
+    }
+    return 0;
 }

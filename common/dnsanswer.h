@@ -7,6 +7,7 @@
 #include <ldns/ldns.h>
 #include <stddef.h>
 
+#include "caa.h"
 #include "config.h"
 #include "error.h"
 
@@ -25,5 +26,14 @@ struct mpic_dns_rrset {
 int mpic_dns_answer_extract(const ldns_pkt *pkt, const char *qname, ldns_rr_type qtype,
                             struct mpic_dns_rrset *out, struct mpic_error *err);
 void mpic_dns_rrset_free(struct mpic_dns_rrset *s);
+
+/* Absolute dname for a name given with or without its trailing dot; NULL
+ * when it is not a name. The caller frees it. */
+ldns_rdf *mpic_dns_dname_absolute(const char *name);
+
+/* One CAA RR as ldns decodes it: flags (int8), tag (length-prefixed), value
+ * (the rest, absent when empty). The record points into rr. -1 when the
+ * RDATA does not have that shape. */
+int mpic_dns_caa_decode(const ldns_rr *rr, struct mpic_caa_record *out);
 
 #endif

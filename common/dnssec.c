@@ -6,21 +6,11 @@
  * NS without DS (and without SOA, which would make it the child's apex). */
 #include "dnssec.h"
 
-#include <string.h>
+#include <stdio.h>
 
-/* Absolute dname for name (trailing dot added), or NULL. */
-static ldns_rdf *absolute_dname(const char *name)
-{
-    size_t len = strlen(name);
-    if (len == 0 || len > 254)
-        return NULL;
-    char buf[257];
-    memcpy(buf, name, len);
-    if (name[len - 1] != '.')
-        buf[len++] = '.';
-    buf[len] = '\0';
-    return ldns_dname_new_frm_str(buf);
-}
+#include "dnsanswer.h"
+
+#include <string.h>
 
 static bool bitmap_is_unsigned_cut(const ldns_rdf *bitmap)
 {
@@ -49,7 +39,7 @@ enum mpic_ds_evidence mpic_dnssec_ds_evidence(const ldns_pkt *pkt, const char *n
         return MPIC_DS_NO_CUT;
     if (rcode != LDNS_RCODE_NOERROR)
         return MPIC_DS_NOTHING;
-    ldns_rdf *qname = absolute_dname(name);
+    ldns_rdf *qname = mpic_dns_dname_absolute(name);
     if (qname == NULL)
         return MPIC_DS_NOTHING;
 
@@ -153,4 +143,25 @@ const char *mpic_lf_verdict_text(enum mpic_lf_verdict v)
         return "the zone is not proven Insecure (no validated proof of no DS)";
     }
     return "unknown";
+}
+
+/* RFC 8914 names, so that a bogus zone reads as such in an error message. */
+static const char *ede_name(unsigned code)
+{
+    static const char *const names[] = {
+        "Other Error", "Unsupported DNSKEY Algorithm", "Unsupported DS Digest Type",
+        "Stale Answer", "Forged Answer", "DNSSEC Indeterminate", "DNSSEC Bogus",
+        "Signature Expired", "Signature Not Yet Valid", "DNSKEY Missing", "RRSIGs Missing",
+        "No Zone Key Bit Set", "NSEC Missing", "Cached Error", "Not Ready", "Blocked",
+        "Censored", "Filtered", "Prohibited", "Stale NXDOMAIN Answer", "Not Authoritative",
+        "Not Supported", "No Reachable Authority", "Network Error", "Invalid Data",
+    };
+    return code < sizeof names / sizeof names[0] ? names[code] : "unknown";
+}
+
+void mpic_dns_ede_describe(int code, char *buf, size_t len)
+{
+    buf[0] = '\0';
+    if (code >= 0)
+        snprintf(buf, len, " (EDE %d %s)", code, ede_name((unsigned)code));
 }

@@ -30,6 +30,8 @@ int mpic_dnssec_insecure_at(const enum mpic_ds_evidence *ev, size_t n);
 
 /* The first RFC 8914 Extended DNS Error code in pkt, or -1. */
 int mpic_dns_ede_code(const ldns_pkt *pkt);
+/* " (EDE 6 DNSSEC Bogus)" for an Extended DNS Error code, "" for -1. */
+void mpic_dns_ede_describe(int code, char *buf, size_t len);
 /* EDE codes 1-12 report DNSSEC validation failures (RFC 8914 §5.2-5.13). */
 bool mpic_ede_is_dnssec(int code);
 

@@ -151,53 +151,6 @@ static void outcome_init(struct mpic_caa_outcome *o)
     o->record_present = -1;
 }
 
-/* One CAA RR as ldns decoded it: flags (int8), tag (length-prefixed), value
- * (the rest, absent when empty). -1 for anything else. */
-static int decode_caa(const ldns_rr *rr, struct mpic_caa_record *out)
-{
-    size_t n = ldns_rr_rd_count(rr);
-    if (n != 2 && n != 3)
-        return -1;
-    const ldns_rdf *flags = ldns_rr_rdf(rr, 0);
-    const ldns_rdf *tag = ldns_rr_rdf(rr, 1);
-    if (ldns_rdf_size(flags) != 1 || ldns_rdf_size(tag) < 1 ||
-        ldns_rdf_data(tag)[0] != ldns_rdf_size(tag) - 1)
-        return -1;
-    out->flags = ldns_rdf_data(flags)[0];
-    out->tag = ldns_rdf_data(tag) + 1;
-    out->tag_len = ldns_rdf_size(tag) - 1;
-    if (n == 3) {
-        out->value = ldns_rdf_data(ldns_rr_rdf(rr, 2));
-        out->value_len = ldns_rdf_size(ldns_rr_rdf(rr, 2));
-    } else {
-        out->value = (const uint8_t *)"";
-        out->value_len = 0;
-    }
-    return 0;
-}
-
-/* RFC 8914 names, so that a bogus zone reads as such in the error message. */
-static const char *ede_name(unsigned code)
-{
-    static const char *const names[] = {
-        "Other Error", "Unsupported DNSKEY Algorithm", "Unsupported DS Digest Type",
-        "Stale Answer", "Forged Answer", "DNSSEC Indeterminate", "DNSSEC Bogus",
-        "Signature Expired", "Signature Not Yet Valid", "DNSKEY Missing", "RRSIGs Missing",
-        "No Zone Key Bit Set", "NSEC Missing", "Cached Error", "Not Ready", "Blocked",
-        "Censored", "Filtered", "Prohibited", "Stale NXDOMAIN Answer", "Not Authoritative",
-        "Not Supported", "No Reachable Authority", "Network Error", "Invalid Data",
-    };
-    return code < sizeof names / sizeof names[0] ? names[code] : "unknown";
-}
-
-/* " (EDE 6 DNSSEC Bogus)" for the first Extended DNS Error, "" without one. */
-static void describe_ede(int code, char *buf, size_t len)
-{
-    buf[0] = '\0';
-    if (code >= 0)
-        snprintf(buf, len, " (EDE %d %s)", code, ede_name((unsigned)code));
-}
-
 /* Maps one answer to the level's status, keeping the records or the reason. */
 static enum mpic_caa_level classify(struct level *lv, struct mpic_dns_result *res)
 {
@@ -216,7 +169,7 @@ static enum mpic_caa_level classify(struct level *lv, struct mpic_dns_result *re
     if (rcode != LDNS_RCODE_NOERROR) {
         const ldns_lookup_table *t = ldns_lookup_by_id(ldns_rcodes, (int)rcode);
         char ede[128];
-        describe_ede(lv->ede, ede, sizeof ede);
+        mpic_dns_ede_describe(lv->ede, ede, sizeof ede);
         if (t != NULL)
             snprintf(lv->error, sizeof lv->error, "CAA lookup for %s failed: %s%s from %s after %u %s",
                      lv->name, t->name, ede, res->server, lv->tries, lv->tries == 1 ? "try" : "tries");
@@ -236,7 +189,7 @@ static enum mpic_caa_level classify(struct level *lv, struct mpic_dns_result *re
     /* Fail closed: a record we cannot read might be the one that forbids us. */
     for (size_t i = 0; i < n; i++) {
         struct mpic_caa_record rec;
-        if (decode_caa(ldns_rr_list_rr(lv->rrset.rrs, i), &rec) < 0) {
+        if (mpic_dns_caa_decode(ldns_rr_list_rr(lv->rrset.rrs, i), &rec) < 0) {
             snprintf(lv->error, sizeof lv->error,
                      "CAA lookup for %s failed: undecodable CAA record from %s", lv->name,
                      res->server);
@@ -298,7 +251,7 @@ static void finish_records(struct mpic_caa_check *c, size_t level, const char *p
     if (recs == NULL || o.found_at == NULL || o.records_seen.v == NULL)
         goto oom;
     for (size_t i = 0; i < n; i++) {
-        decode_caa(ldns_rr_list_rr(lv->rrset.rrs, i), &recs[i]);   /* checked in classify() */
+        mpic_dns_caa_decode(ldns_rr_list_rr(lv->rrset.rrs, i), &recs[i]);   /* checked in classify() */
         o.records_seen.v[i] = mpic_caa_record_format(&recs[i]);
         if (o.records_seen.v[i] == NULL)
             goto oom;

@@ -200,31 +200,6 @@ static char *value_string(const uint8_t *s, size_t len)
     return v;
 }
 
-/* One CAA RR as ldns decoded it: flags (int8), tag (length-prefixed), value
- * (the rest, absent when empty). -1 for anything else. */
-static int decode_caa(const ldns_rr *rr, struct mpic_caa_record *out)
-{
-    size_t n = ldns_rr_rd_count(rr);
-    if (n != 2 && n != 3)
-        return -1;
-    const ldns_rdf *flags = ldns_rr_rdf(rr, 0);
-    const ldns_rdf *tag = ldns_rr_rdf(rr, 1);
-    if (ldns_rdf_size(flags) != 1 || ldns_rdf_size(tag) < 1 ||
-        ldns_rdf_data(tag)[0] != ldns_rdf_size(tag) - 1)
-        return -1;
-    out->flags = ldns_rdf_data(flags)[0];
-    out->tag = ldns_rdf_data(tag) + 1;
-    out->tag_len = ldns_rdf_size(tag) - 1;
-    if (n == 3) {
-        out->value = ldns_rdf_data(ldns_rr_rdf(rr, 2));
-        out->value_len = ldns_rdf_size(ldns_rr_rdf(rr, 2));
-    } else {
-        out->value = (const uint8_t *)"";
-        out->value_len = 0;
-    }
-    return 0;
-}
-
 /* The character-strings of a TXT RR joined (RFC 8555 §8.4; the other TXT
  * methods read them as one value too). Unlike mpic_dcv_txt_join this keeps
  * a value holding a NUL octet, so that it still shows in records_seen (it
@@ -373,7 +348,7 @@ static int observe(struct mpic_dcv_dns *c, const ldns_rr *rr, struct mpic_strv *
         break;
     case LDNS_RR_TYPE_CAA: {
         struct mpic_caa_record rec;
-        if (decode_caa(rr, &rec) < 0)
+        if (mpic_dns_caa_decode(rr, &rec) < 0)
             return -1;
         shown = mpic_caa_record_format(&rec);
         value = value_string(rec.value, rec.value_len);
@@ -463,10 +438,8 @@ static enum mpic_caa_level classify(struct mpic_dcv_dns *c, struct lookup *lv, s
     lv->ad = ldns_pkt_ad(res->pkt) ? 1 : 0;
     if (rcode != LDNS_RCODE_NOERROR && rcode != LDNS_RCODE_NXDOMAIN) {
         const ldns_lookup_table *name = ldns_lookup_by_id(ldns_rcodes, (int)rcode);
-        char ede[32] = "";
-        int code = mpic_dns_ede_code(res->pkt);
-        if (code >= 0)
-            snprintf(ede, sizeof ede, " (EDE %d)", code);
+        char ede[64];
+        mpic_dns_ede_describe(mpic_dns_ede_code(res->pkt), ede, sizeof ede);
         if (name != NULL)
             snprintf(lv->error, sizeof lv->error, "%s lookup for %s failed: %s%s from %s", t, lv->name,
                      name->name, ede, res->server);

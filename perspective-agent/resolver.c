@@ -13,6 +13,8 @@
  *    mpic_resolver_cancel(). */
 #include "resolver.h"
 
+#include "dnsanswer.h"
+
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netinet/in.h>
@@ -23,6 +25,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "dnsanswer.h"
 #include "log.h"
 
 #define EDNS_UDP_SIZE 1232
@@ -569,20 +572,6 @@ static void on_kick(evutil_socket_t fd, short what, void *arg)
     try_next(arg);
 }
 
-/* Absolute form of name (trailing dot added), or NULL if it is not a name. */
-static ldns_rdf *query_dname(const char *name)
-{
-    size_t len = strlen(name);
-    if (len == 0 || len > 254)
-        return NULL;
-    char buf[257];
-    memcpy(buf, name, len);
-    if (name[len - 1] != '.')
-        buf[len++] = '.';
-    buf[len] = '\0';
-    return ldns_dname_new_frm_str(buf);
-}
-
 struct mpic_dns_query *mpic_resolver_query(struct mpic_resolver *r, const char *name,
                                            ldns_rr_type type, mpic_dns_cb cb, void *arg,
                                            struct mpic_error *err)
@@ -601,7 +590,7 @@ struct mpic_dns_query *mpic_resolver_query(struct mpic_resolver *r, const char *
     q->arg = arg;
     q->name = strdup(name);
     q->type = type;
-    ldns_rdf *qname = query_dname(name);
+    ldns_rdf *qname = mpic_dns_dname_absolute(name);
     if (qname == NULL) {
         mpic_error_set(err, "DNS query: \"%s\" is not a valid domain name", name);
         goto fail;
