@@ -331,9 +331,13 @@ static int observe(struct mpic_dcv_dns *c, const ldns_rr *rr, struct mpic_strv *
         value = dname_text(ldns_rr_rdf(rr, 0), false);
         if (shown == NULL || value == NULL)
             goto fail;
-        if (c->method == MPIC_DCV_DNS_CHANGE)   /* names have no case unless asked to keep it */
-            *match = mpic_dcv_value_match(value, p->challenge_value, p->require_exact_match,
+        if (c->method == MPIC_DCV_DNS_CHANGE) {
+            /* A value written as an absolute name ("x.example.") is compared with the absolute form. */
+            size_t cl = strlen(p->challenge_value);
+            const char *observed = cl > 0 && p->challenge_value[cl - 1] == '.' ? shown : value;
+            *match = mpic_dcv_value_match(observed, p->challenge_value, p->require_exact_match,
                                           p->require_exact_case);
+        }
         else
             *match = equal_ignoring_final_dot(value, p->challenge_value);
         break;

@@ -1,14 +1,20 @@
 #!/usr/bin/env bash
-# A whole mpic deployment on one machine: the DNS lab, N perspective agents behind mutual
-# TLS and one orchestrator, all on loopback.
+# A whole mpic deployment on one machine: the DNS lab, the web lab (HTTP and TLS-ALPN
+# challenge servers), N perspective agents behind mutual TLS and one orchestrator, all on
+# loopback.
 #
 #   local-cluster.sh up|down|status [options]
 #
 #   --state DIR         where configs, certificates, secrets, logs and pids live (/tmp/mpic-cluster)
 #   --port N            orchestrator port (8080); agents listen on 127.0.0.1:N+1 .. N+agents
 #   --agents N          number of perspectives, 2..10 (6)
-#   --resolver H:P      resolver for every agent; the DNS lab is then not started
-#   --lab-ip IP         loopback address of the DNS lab (127.0.53.1)
+#   --resolver H:P      resolver for every agent; the DNS and web labs are then not started
+#   --lab-ip IP         loopback address of the DNS lab (127.0.53.1); the web lab runs on
+#                       127.X.Y.10N+1 .. +9 for a lab on 127.X.Y.N (tests/lab/lab-addrs.sh)
+#   --split-resolver H:P  the last --split-count agents use this resolver instead (e.g. a
+#                       second lab started with tests/lab/dns-lab.sh DIR IP --alt)
+#   --split-count N     how many agents --split-resolver takes (2)
+#   --no-private-targets  agents get allow_private_targets false: every lab target is refused
 #   --build DIR         where mpic-agent and mpic-orchestrator are ($BUILD_DIR or <repo>/build)
 #   --policy P          orchestrator policy: cabf-br (default with 4+ agents) or open-mpic-reference
 #                       (default below 4 agents, which cannot meet the BR phase in force)
@@ -42,27 +48,30 @@ CATALOGUE=(
 )
 
 usage() {
-    sed -n '5,16p' "$0" | sed 's/^# \{0,1\}//' >&2
+    sed -n '6,21p' "$0" | sed 's/^# \{0,1\}//' >&2
     exit 2
 }
 die() { echo "$ME: $*" >&2; exit 1; }
 
-STATE=/tmp/mpic-cluster PORT=8080 AGENTS=6 RESOLVER='' LAB_IP=127.0.53.1 POLICY= DNSSEC=
+STATE=/tmp/mpic-cluster PORT=8080 AGENTS=6 RESOLVER='' LAB_IP=127.0.53.1 POLICY='' DNSSEC=''
+SPLIT_RESOLVER='' SPLIT_COUNT=2 PRIVATE_TARGETS=true
 BUILD=${BUILD_DIR:-$REPO/build}
 CMD=
 while [ $# -gt 0 ]; do
     case $1 in
         up|down|status) [ -z "$CMD" ] || usage; CMD=$1; shift ;;
-        --state|--port|--agents|--resolver|--lab-ip|--build|--policy|--dnssec)
+        --state|--port|--agents|--resolver|--lab-ip|--build|--policy|--dnssec|--split-resolver|--split-count)
             [ $# -ge 2 ] || die "$1 needs a value"
             case $1 in
                 --state) STATE=$2 ;; --port) PORT=$2 ;; --agents) AGENTS=$2 ;;
                 --resolver) RESOLVER=$2 ;; --lab-ip) LAB_IP=$2 ;; --build) BUILD=$2 ;;
                 --policy) POLICY=$2 ;; --dnssec) DNSSEC=$2 ;;
+                --split-resolver) SPLIT_RESOLVER=$2 ;; --split-count) SPLIT_COUNT=$2 ;;
             esac
             shift 2 ;;
-        --state=*|--port=*|--agents=*|--resolver=*|--lab-ip=*|--build=*|--policy=*|--dnssec=*)
+        --state=*|--port=*|--agents=*|--resolver=*|--lab-ip=*|--build=*|--policy=*|--dnssec=*|--split-resolver=*|--split-count=*)
             set -- "${1%%=*}" "${1#*=}" "${@:2}" ;;
+        --no-private-targets) PRIVATE_TARGETS=false; shift ;;
         -h|--help) usage ;;
         *) echo "$ME: unknown argument: $1" >&2; usage ;;
     esac
@@ -76,7 +85,7 @@ elif [ ! -d "$STATE" ]; then
     exit
 fi
 STATE=$(cd "$STATE" && pwd)
-PIDS=$STATE/pids LOGS=$STATE/logs LAB=$STATE/lab
+PIDS=$STATE/pids LOGS=$STATE/logs LAB=$STATE/lab WEB=$STATE/web
 
 # A zombie counts as gone: it has exited, and its reaper (pid 1 here) may be slow about it.
 alive() { [ -n "${1:-}" ] && kill -0 "$1" 2>/dev/null && ! grep -qs '^State:[[:space:]]*Z' "/proc/$1/status"; }
@@ -89,7 +98,7 @@ pid_of() { cat "$PIDS/$1.pid" 2>/dev/null || true; }
 
 lab_running() {
     local f
-    for f in "$LAB"/*.pid; do [ -f "$f" ] && alive "$(cat "$f")" && return 0; done
+    for f in "$LAB"/*.pid "$WEB"/*.pid; do [ -f "$f" ] && alive "$(cat "$f")" && return 0; done
     return 1
 }
 
@@ -99,7 +108,7 @@ cluster_running() {
     lab_running
 }
 
-# TERM every daemon, give them 5 s together, KILL what is left; then the DNS lab.
+# TERM every daemon, give them 5 s together, KILL what is left; then the web and DNS labs.
 stop_all() {
     local f pid name pids=() i left
     for f in "$PIDS"/orchestrator.pid "$PIDS"/agent-*.pid; do
@@ -117,6 +126,10 @@ stop_all() {
         if alive "$pid"; then echo "pid $pid ignored SIGTERM for 5 s: killing it" >&2; kill -KILL "$pid" 2>/dev/null || true; fi
     done
     rm -f "$PIDS"/*.pid
+    if [ -d "$WEB" ]; then
+        ls "$WEB"/*.pid > /dev/null 2>&1 && echo "stopping the web lab"
+        "$REPO"/tests/lab/web-lab.sh --stop "$WEB"
+    fi
     if [ -d "$LAB" ]; then
         lab_running && echo "stopping the DNS lab"
         "$REPO"/tests/lab/dns-lab.sh --stop "$LAB"
@@ -174,10 +187,13 @@ write_configs() {   # write_configs RESOLVER CODE...
         policy=cabf-br
         [ "$AGENTS" -ge 4 ] || policy=open-mpic-reference
     fi
-    MPIC_POLICY=$policy MPIC_DNSSEC=$DNSSEC "$PY" - "$STATE" "$PORT" "$1" "${MPIC_LOG_LEVEL:-info}" "${CATALOGUE[@]:0:$AGENTS}" <<'PY'
+    MPIC_POLICY=$policy MPIC_DNSSEC=$DNSSEC MPIC_PRIVATE_TARGETS=$PRIVATE_TARGETS MPIC_SPLIT_RESOLVER=$SPLIT_RESOLVER \
+    MPIC_SPLIT_COUNT=$SPLIT_COUNT "$PY" - "$STATE" "$PORT" "$1" "${MPIC_LOG_LEVEL:-info}" "${CATALOGUE[@]:0:$AGENTS}" <<'PY'
 import json, os, sys
 state, port, resolver, log_level = sys.argv[1], int(sys.argv[2]), sys.argv[3], sys.argv[4]
 rows = [r.split("|") for r in sys.argv[5:]]
+split_resolver = os.environ["MPIC_SPLIT_RESOLVER"]
+split_from = len(rows) - int(os.environ["MPIC_SPLIT_COUNT"]) + 1 if split_resolver else len(rows) + 1
 codes = {r[0] for r in rows}
 certs, secrets = f"{state}/certs", f"{state}/secrets"
 catalogue = []
@@ -215,9 +231,9 @@ for i, p in enumerate(catalogue, start=1):
         "listen": f"127.0.0.1:{port + i}",
         "tls": {"ca": f"{certs}/ca.crt", "cert": f"{certs}/agent-{code}.crt",
                 "key": f"{certs}/agent-{code}.key"},
-        "dns": dict({"resolvers": [resolver], "timeout_ms": 1500, "tries": 2},
+        "dns": dict({"resolvers": [split_resolver if i >= split_from else resolver], "timeout_ms": 1500, "tries": 2},
                     **({"dnssec": os.environ["MPIC_DNSSEC"]} if os.environ["MPIC_DNSSEC"] else {})),
-        "allow_private_targets": True,
+        "allow_private_targets": os.environ["MPIC_PRIVATE_TARGETS"] == "true",
     }))
 PY
 }
@@ -233,6 +249,14 @@ cmd_up() {
     [[ $LAB_IP =~ ^127\.[0-9]{1,3}\.[0-9]{1,3}\.[0-9]{1,3}$ ]] || die "--lab-ip $LAB_IP: must be in 127.0.0.0/8"
     [ -z "$RESOLVER" ] || [[ $RESOLVER =~ ^(\[[0-9a-fA-F:]+\]|[0-9.]+)(:[0-9]+)?$ ]] \
         || die "--resolver $RESOLVER: expected IP:PORT or [IPv6]:PORT"
+    [ -z "$SPLIT_RESOLVER" ] || [[ $SPLIT_RESOLVER =~ ^(\[[0-9a-fA-F:]+\]|[0-9.]+)(:[0-9]+)?$ ]] \
+        || die "--split-resolver $SPLIT_RESOLVER: expected IP:PORT or [IPv6]:PORT"
+    if ! [[ $SPLIT_COUNT =~ ^[0-9]+$ ]] || [ "$SPLIT_COUNT" -lt 1 ] || [ "$SPLIT_COUNT" -ge "$AGENTS" ]; then
+        die "--split-count $SPLIT_COUNT: must be 1..$((AGENTS - 1))"
+    fi
+    # shellcheck source=tests/lab/lab-addrs.sh
+    . "$REPO"/tests/lab/lab-addrs.sh
+    [ -n "$RESOLVER" ] || lab_addrs "$LAB_IP" > /dev/null || die "--lab-ip $LAB_IP: see above"
     local bin
     for bin in mpic-agent mpic-orchestrator; do
         [ -x "$BUILD/$bin" ] || die "$BUILD/$bin not found; build first (scripts/setup.sh) or pass --build DIR"
@@ -243,7 +267,7 @@ cmd_up() {
         port_busy "$p" && die "127.0.0.1:$p is already in use; choose another --port"
     done
 
-    rm -rf "$STATE"/config "$STATE"/certs "$STATE"/secrets "$LOGS" "$PIDS" "$LAB" "$STATE"/cluster.env
+    rm -rf "$STATE"/config "$STATE"/certs "$STATE"/secrets "$LOGS" "$PIDS" "$LAB" "$WEB" "$STATE"/cluster.env
     mkdir -p "$STATE"/config "$STATE"/secrets "$LOGS" "$PIDS"
     chmod 0700 "$STATE"/secrets
 
@@ -260,9 +284,14 @@ cmd_up() {
         "$REPO"/tests/lab/dns-lab.sh "$LAB" "$LAB_IP" > "$LOGS/dns-lab.log" 2>&1 \
             || fail "the DNS lab did not start" "$LOGS/dns-lab.log"
         resolver=$LAB_IP:5353
+        echo "starting the web lab on $WEB_IP (HTTP/HTTPS) and $ALPN_OK_IP..$ALPN_NO_EXT_IP (TLS-ALPN)"
+        "$REPO"/tests/lab/web-lab.sh "$WEB" "$WEB_IP" > "$LOGS/web-lab.log" 2>&1 \
+            || fail "the web lab did not start (ports 80/443 need root)" "$LOGS/web-lab.log"
     else
-        echo "agents use resolver $resolver (no DNS lab)"
+        echo "agents use resolver $resolver (no DNS or web lab)"
     fi
+    [ -z "$SPLIT_RESOLVER" ] || echo "the last $SPLIT_COUNT agents use resolver $SPLIT_RESOLVER"
+    [ "$PRIVATE_TARGETS" = true ] || echo "agents refuse private targets (allow_private_targets false)"
 
     "$REPO"/scripts/gen-certs.sh "$STATE/certs" "${codes[@]}" > "$LOGS/gen-certs.log" 2>&1 \
         || fail "certificate generation failed" "$LOGS/gen-certs.log"
@@ -307,6 +336,7 @@ mpic cluster is up: orchestrator $url (pid $opid), ${#codes[@]} agents, resolver
   env:      set -a; . $STATE/cluster.env; set +a
   try:      curl -s -H "x-api-key: \$MPIC_API_KEY" -H 'content-type: application/json' \\
               -d '{"check_type":"caa","domain_or_ip_target":"example.test"}' \$MPIC_URL/mpic
+  dcv:      tests/lab/README.md "DCV examples" (acme-dns-01 on dcv.example.test, acme-http-01 on http.dcv.example.test)
   logs:     $LOGS
   stop:     $stop
 EOF
@@ -315,6 +345,7 @@ EOF
 cmd_down() {
     if ! cluster_running && ! ls "$PIDS"/*.pid > /dev/null 2>&1; then
         echo "no cluster running in $STATE"
+        [ -d "$WEB" ] && "$REPO"/tests/lab/web-lab.sh --stop "$WEB"
         [ -d "$LAB" ] && "$REPO"/tests/lab/dns-lab.sh --stop "$LAB"
         return 0
     fi
@@ -339,6 +370,16 @@ cmd_status() {
             pid=$(cat "$LAB/$name.pid" 2>/dev/null || true)
             if alive "$pid"; then printf '%-26s running (pid %s)\n' "dns-lab $name" "$pid"
             else printf '%-26s stopped\n' "dns-lab $name"; all=0; fi
+        done
+    fi
+    if [ -f "$WEB/nginx/nginx.conf" ]; then
+        local names=(nginx) d
+        for d in "$WEB"/alpn-*/; do [ -d "$d" ] && names+=("$(basename "$d")"); done
+        for name in "${names[@]}"; do
+            any=1
+            pid=$(cat "$WEB/$name.pid" 2>/dev/null || true)
+            if alive "$pid"; then printf '%-26s running (pid %s)\n' "web-lab $name" "$pid"
+            else printf '%-26s stopped\n' "web-lab $name"; all=0; fi
         done
     fi
     [ $any = 1 ] || { echo "no cluster in $STATE"; return 1; }

@@ -1,8 +1,12 @@
 #!/usr/bin/env bash
-# Asks a running DNS lab (dns-lab.sh) every question the CAA tests rely on and compares
-# the answers with what the zones promise. usage: check-lab.sh IP   (exit 0 = all match)
+# Asks a running DNS lab (dns-lab.sh) every question the CAA and DCV tests rely on and
+# compares the answers with what the zones promise; with --web also the web lab (web-lab.sh)
+# whose addresses the zones name.
+#   usage: check-lab.sh IP [--web]   (exit 0 = all match)
 set -uo pipefail
-IP=${1:?usage: check-lab.sh IP}
+IP=${1:?usage: check-lab.sh IP [--web]}
+WEB=0
+[ "${2:-}" = --web ] && WEB=1
 fails=0 rows=0
 
 # row NAME STATUS AD EXPECTED [KDIG_OPTION...]
@@ -101,6 +105,95 @@ ds() {
 }
 ds insecure.example.test 'NS RRSIG NSEC'   # the proof of Insecure the lookup-failure carve-out needs
 ds www.example.test      'A RRSIG NSEC'    # authenticated, but no delegation: proves nothing
+
+# rr TYPE NAME STATUS AD EXPECTED: like row, for any type; EXPECTED lists the answer's records of
+# TYPE (and CNAMEs) as "TYPE RDATA", sorted, joined by " | ".
+rr() {
+    local type=$1 name=$2 status=$3 ad=$4 want=$5
+    local out got st flags ok=1
+    rows=$((rows + 1))
+    out=$(kdig @"$IP" -p 5353 +dnssec +time=5 +retry=0 "$type" "$name" 2>&1)
+    st=$(sed -n 's/.*status: \([A-Z]*\).*/\1/p' <<< "$out" | head -1)
+    flags=$(sed -n 's/^;; Flags: \([a-z ]*\);.*/\1/p' <<< "$out" | head -1)
+    got=$(awk -v t="$type" '/^;; ANSWER SECTION/ {a = 1; next} /^;; / {a = 0} a && ($4 == t || $4 == "CNAME") {
+                   $1 = $2 = $3 = ""; sub(/^ +/, ""); sub(/ +$/, ""); print }' <<< "$out" | sort | paste -sd'|' | sed 's/|/ | /g')
+    [ "$st" = "$status" ] || ok=0
+    [ "$got" = "$want" ] || ok=0
+    case " $flags " in *" ad "*) [ "$ad" = ad ] || ok=0 ;; *) [ "$ad" = - ] || ok=0 ;; esac
+    if [ $ok = 1 ]; then
+        printf 'ok    %-5s %-40s %-8s %-3s %s\n' "$type" "$name" "$st" "$ad" "$got"
+    else
+        printf 'FAIL  %-5s %-40s got %s [%s] %s; want %s %s %s\n' "$type" "$name" "$st" "$flags" "$got" "$status" "$ad" "$want"
+        fails=$((fails + 1))
+    fi
+}
+
+# DCV (H = the base64url SHA-256 the DCV tests use).
+H=LoqXcYV8q5ONbJQxbmR7SCTNo3tiAXDfowyjxAjEuX0
+HERE=$(cd "$(dirname "$0")" && pwd)
+# shellcheck source=tests/lab/lab-addrs.sh
+. "$HERE"/lab-addrs.sh
+lab_addrs "$IP" || exit 2
+rr TXT _acme-challenge.dcv.example.test       NOERROR ad "TXT \"$H\" | TXT \"an-unrelated-token\""
+rr TXT _acme-challenge.dcvsplit.example.test  NOERROR ad "TXT \"${H:0:16}\" \"${H:16}\""
+rr TXT _acme-challenge.dcvcname.example.test  NOERROR -  "CNAME dcv-hop1.other.test. | CNAME dcv-hop2.other.test. | TXT \"$H\""
+rr TXT _acme-challenge.dcvmissing.example.test NXDOMAIN ad ''
+rr TXT _ujmmovf2vn55tgye._acme-challenge.dcv.example.test NOERROR ad "TXT \"$H\""
+rr TXT dcv.example.test                       NOERROR ad 'TXT "prefix-ChallengeValue-123-suffix"'
+rr TXT _dnschange.dcv.example.test            NOERROR ad 'TXT "ChallengeValue-123"'
+# knot serves domain names inside RDATA (CNAME, PTR) in lower case whatever the zone file says.
+rr CNAME _cnamechange.dcv.example.test        NOERROR ad 'CNAME challengevalue-123.validation.other.test.'
+rr CAA _caachange.dcv.example.test            NOERROR ad 'CAA 0 tbs "ChallengeValue-123"'
+rr TXT _validation-contactemail.dcv.example.test NOERROR ad 'TXT "dcv-admin@example.test"'
+rr TXT _validation-contactphone.dcv.example.test NOERROR ad 'TXT "+1-555-0100"'
+rr TXT _validation-contactemail.dcvbad.example.test NOERROR ad 'TXT "email: dcv-admin@example.test"'
+rr CAA contactdcv.example.test                NOERROR ad 'CAA 0 ContactEmail "dcv-admin@example.test" | CAA 0 contactphone "+1-555-0100" | CAA 0 issue "ca.example.net"'
+rr A dcvip.example.test                       NOERROR ad 'A 127.0.0.2'
+rr AAAA dcvip.example.test                    NOERROR ad 'AAAA 2001:db8::78'
+rr TXT _validation-persist.dcv.example.test   NOERROR ad 'TXT "ca.example.net; accounturi=https://ca.example.net/acct/123" | TXT "other-ca.example.org; accounturi=https://other-ca.example.org/acct/9"'
+rr TXT _validation-persist.dcvwild.example.test NOERROR ad 'TXT "ca.example.net; accounturi=https://ca.example.net/acct/123; policy=wildcard"'
+rr TXT _validation-persist.dcvold.example.test NOERROR ad 'TXT "ca.example.net; accounturi=https://ca.example.net/acct/123; persistUntil=1000000000"'
+rr PTR 5.113.0.203.in-addr.arpa               NOERROR -  'PTR dcv.example.test.'
+rr PTR 6.113.0.203.in-addr.arpa               NOERROR -  'PTR other-host.example.test.'
+rr TXT _ip-validation-persist.5.113.0.203.in-addr.arpa NOERROR - 'TXT "ca.example.net; accounturi=https://ca.example.net/acct/123"'
+rr PTR 8.7.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.8.b.d.0.1.0.0.2.ip6.arpa NOERROR - 'PTR dcvip.example.test.'
+rr A http.dcv.example.test                    NOERROR ad "A $WEB_IP"
+rr A alpn-ok.dcv.example.test                 NOERROR ad "A $ALPN_OK_IP"
+rr A alpn-no-ext.dcv.example.test             NOERROR ad "A $ALPN_NO_EXT_IP"
+rr A alpn-closed.dcv.example.test             NOERROR ad "A $CLOSED_IP"
+# The value is H, or another one in a lab started with --alt.
+q=$(kdig @"$IP" -p 5353 +short TXT _acme-challenge.dcvquorum.example.test 2>&1)
+if [ "$q" = "\"$H\"" ]; then
+    rr TXT _acme-challenge.dcvquorum.example.test NOERROR ad "TXT \"$H\""
+else
+    rr TXT _acme-challenge.dcvquorum.example.test NOERROR ad 'TXT "a-value-only-the-alt-lab-serves"'
+fi
+
+# web: the web lab's servers, reached the way the zones say.
+web() {   # web WHAT EXPECTED COMMAND...: the command's output must be EXPECTED
+    local what=$1 want=$2 got; shift 2
+    rows=$((rows + 1))
+    got=$("$@" 2>/dev/null)
+    if [ "$got" = "$want" ]; then printf 'ok    web %-36s %s\n' "$what" "$got"
+    else printf 'FAIL  web %-36s got "%s"; want "%s"\n' "$what" "$got" "$want"; fails=$((fails + 1)); fi
+}
+if [ $WEB = 1 ]; then
+    C=(curl -s --max-time 5 --resolve "http.dcv.example.test:80:$WEB_IP" --resolve "http.dcv.example.test:443:$WEB_IP")
+    U=http://http.dcv.example.test/.well-known
+    web 'http-01 lab-token-ok' 'lab-token-ok.LabThumbprint0123456789' "${C[@]}" "$U/acme-challenge/lab-token-ok"
+    web 'http-01 missing' 404 "${C[@]}" -o /dev/null -w '%{http_code}' "$U/acme-challenge/lab-token-missing"
+    web 'redir-chain' '301 302 307 308 200' bash -c "for u in $U/acme-challenge/redir-chain; do
+        while [ -n \"\$u\" ]; do r=\$(\"\$@\" -o /dev/null -w '%{http_code} %{redirect_url}' \"\$u\"); printf '%s ' \"\${r%% *}\"; u=\${r#* }; done; done | sed 's/ \$//'" _ "${C[@]}"
+    web 'redir-10 / redir-11' '10 11' bash -c "a=\$(\"\$@\" -L --max-redirs 20 -o /dev/null -w '%{num_redirects}' $U/acme-challenge/redir-10)
+        b=\$(\"\$@\" -L --max-redirs 20 -o /dev/null -w '%{num_redirects}' $U/acme-challenge/redir-11); echo \"\$a \$b\"" _ "${C[@]}"
+    web 'https website-change page' 'https page: ChallengeValue-456' "${C[@]}" -k "https://http.dcv.example.test/.well-known/pki-validation/https-only.txt"
+    for v in $LAB_ALPN_VARIANTS; do
+        want='acme-tls/1'; [ "$v" = no-alpn ] && want=none
+        web "alpn-$v ALPN" "$want" bash -c "echo | timeout 5 openssl s_client -connect $(alpn_ip "$v"):443 \
+            -servername alpn-$v.dcv.example.test -alpn acme-tls/1 2>/dev/null \
+            | sed -n 's/^ALPN protocol: //p; s/^No ALPN negotiated/none/p'"
+    done
+fi
 
 # many.test: over UDP only TC=1 and an empty answer; over TCP all 1001 records.
 rows=$((rows + 1))

@@ -2,8 +2,13 @@
 # The DNS lab: real authoritative and validating servers on one loopback address, so CAA
 # tests never depend on the Internet and nothing leaves the machine.
 #
-#   dns-lab.sh STATE_DIR IP      start the lab, print one line when it answers
-#   dns-lab.sh --stop STATE_DIR  stop it (by the pids in STATE_DIR/*.pid)
+#   dns-lab.sh STATE_DIR IP [--alt]  start the lab, print one line when it answers
+#   dns-lab.sh --stop STATE_DIR      stop it (by the pids in STATE_DIR/*.pid)
+#
+# --alt: a second lab whose zones differ where the DCV quorum tests need perspectives to
+# disagree (today _acme-challenge.dcvquorum.example.test holds another value).
+# The zones name the web lab's addresses (web-lab.sh): for a lab on 127.X.Y.N (N = 1..24),
+# 127.X.Y.(10N+1) .. 127.X.Y.(10N+9); see lab-addrs.sh.
 #
 # On IP: knot (authoritative, signs example.test and deny.test, serves bogus.test,
 # expired.test and nosig.test as signed-then-broken by ldns-signzone) on :5300; unbound
@@ -15,7 +20,7 @@ set -euo pipefail
 HERE=$(cd "$(dirname "$0")" && pwd)
 PY=/usr/bin/python3   # not a pyenv shim: $! must be the server itself
 
-usage() { echo "usage: $0 STATE_DIR IP | $0 --stop STATE_DIR" >&2; exit 2; }
+usage() { echo "usage: $0 STATE_DIR IP [--alt] | $0 --stop STATE_DIR" >&2; exit 2; }
 
 # A zombie counts as gone: it has exited, and its reaper (pid 1 here) may be slow about it.
 alive() { [ -n "${1:-}" ] && kill -0 "$1" 2>/dev/null && ! grep -qs '^State:[[:space:]]*Z' "/proc/$1/status"; }
@@ -55,9 +60,16 @@ if [ "${1:-}" = --stop ]; then
     stop_lab "$2"
     exit 0
 fi
+ALT=0
+if [ $# = 3 ] && [ "$3" = --alt ]; then ALT=1; set -- "$1" "$2"; fi
 [ $# = 2 ] || usage
 D=$1 IP=$2
 [[ $IP =~ ^127\.[0-9]{1,3}\.[0-9]{1,3}\.[0-9]{1,3}$ ]] || { echo "$0: $IP: not a 127.0.0.0/8 address" >&2; exit 2; }
+# shellcheck source=tests/lab/lab-addrs.sh
+. "$HERE"/lab-addrs.sh
+lab_addrs "$IP" || exit 2
+QUORUM_VALUE=LoqXcYV8q5ONbJQxbmR7SCTNo3tiAXDfowyjxAjEuX0
+[ $ALT = 0 ] || QUORUM_VALUE=a-value-only-the-alt-lab-serves
 
 mkdir -p "$D"
 D=$(cd "$D" && pwd)
@@ -78,7 +90,7 @@ mkdir -p "$D"/knot/zones "$D"/knot/db "$D"/knot/run "$D"/unbound
 
 AUTH=$IP@5300
 SIGNED="example.test deny.test"
-UNSIGNED="other.test many.test"
+UNSIGNED="other.test many.test 113.0.203.in-addr.arpa 8.b.d.0.1.0.0.2.ip6.arpa"
 PRESIGNED="bogus.test expired.test nosig.test"   # signed here by ldns-signzone, then broken
 CHILDREN="insecure.example.test"                 # reached by delegation only: no stub-zone
 LAB_ZONES="$SIGNED $UNSIGNED $PRESIGNED"
@@ -91,16 +103,25 @@ FAILING_STUBS="broken.insecure.example.test:5310 indeterminate.test:5310"
 # shellcheck disable=SC2154  # rc is assigned inside the trap
 trap 'rc=$?; if [ $rc != 0 ]; then echo "$0: start-up failed; logs in $D" >&2; stop_lab "$D"; fi' EXIT
 
+# @LAB_IP@, the web lab's addresses (lab-addrs.sh) and the value --alt changes.
+template() {
+    sed -e "s/@LAB_IP@/$IP/g" -e "s/@WEB_IP@/$WEB_IP/g" -e "s/@ALPN_OK_IP@/$ALPN_OK_IP/g" \
+        -e "s/@ALPN_NO_CRITICAL_IP@/$ALPN_NO_CRITICAL_IP/g" -e "s/@ALPN_TWO_SANS_IP@/$ALPN_TWO_SANS_IP/g" \
+        -e "s/@ALPN_WRONG_HASH_IP@/$ALPN_WRONG_HASH_IP/g" -e "s/@ALPN_NO_ALPN_IP@/$ALPN_NO_ALPN_IP/g" \
+        -e "s/@ALPN_WRONG_SAN_IP@/$ALPN_WRONG_SAN_IP/g" -e "s/@ALPN_NO_EXT_IP@/$ALPN_NO_EXT_IP/g" \
+        -e "s/@CLOSED_IP@/$CLOSED_IP/g" -e "s/@QUORUM_VALUE@/$QUORUM_VALUE/g" "$1"
+}
 Z=$D/knot/zones
-for z in example.test other.test deny.test $CHILDREN; do
-    sed "s/@LAB_IP@/$IP/g" "$HERE/zones/$z.zone" > "$Z/$z.zone"
+for z in example.test other.test deny.test 113.0.203.in-addr.arpa 8.b.d.0.1.0.0.2.ip6.arpa $CHILDREN; do
+    template "$HERE/zones/$z.zone" > "$Z/$z.zone"
+    if grep -q '@[A-Z_]*@' "$Z/$z.zone"; then echo "$0: $z.zone: unknown placeholder left" >&2; exit 1; fi
 done
 # Pre-signed zones, broken after signing so that validation fails in three ways; knot
 # serves them as they are (no dnssec-signing), and their DS is a trust anchor all the same.
 K=$D/keys
 rm -rf "$K"; mkdir -p "$K"
 for z in $PRESIGNED; do
-    sed "s/@LAB_IP@/$IP/g" "$HERE/zones/$z.zone" > "$K/$z"
+    template "$HERE/zones/$z.zone" > "$K/$z"
     dates=()
     [ "$z" = expired.test ] && dates=(-i 20200101 -e 20200201)   # RRSIGs expired long ago
     ( cd "$K"
@@ -216,5 +237,6 @@ for f in $FAILING; do
     alive "$(cat "$D/fail-$mode.pid")" || { echo "$0: fail-dns.py $mode on :$port died" >&2; cat "$D/fail-$mode.log" >&2; exit 1; }
 done
 
+[ $ALT = 0 ] || echo "alt zones (--alt): _acme-challenge.dcvquorum.example.test differs"
 echo "dns lab ready: resolver $IP:5353 (validating), authoritative $IP:5300," \
      "failing $IP:5310-5312; state $D; stop: $0 --stop $D"
