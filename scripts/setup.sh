@@ -19,7 +19,7 @@ done
 # Build and run-time needs of the daemons and of the local cluster (DNS lab, certificates).
 PKGS="build-essential cmake pkg-config libevent-dev libldns-dev libjansson-dev libssl-dev
       libcurl4-openssl-dev libcmocka-dev libpcre2-dev openssl curl ca-certificates knot knot-dnsutils unbound
-      ldnsutils python3 iproute2"
+      ldnsutils nginx-light python3 iproute2"
 # Tests: sanitizers and fuzzing with clang, integration tests in Python.
 [ "$TEST_DEPS" = 1 ] && PKGS="$PKGS clang libclang-rt-14-dev python3-pytest python3-pytest-timeout
       python3-requests python3-jsonschema python3-yaml python3-dnspython bind9-dnsutils"
@@ -36,8 +36,17 @@ if [ ${#missing[@]} -gt 0 ]; then
     SUDO=sudo
   fi
   export DEBIAN_FRONTEND=noninteractive
+  # The lab runs its own knot, unbound and nginx on chosen loopback addresses; Debian's
+  # instances must not start on install and take :53 or :80 (policy-rc.d, exit 101 = "not now").
+  policy=
+  if [ ! -e /usr/sbin/policy-rc.d ]; then
+    policy=/usr/sbin/policy-rc.d
+    printf '#!/bin/sh\nexit 101\n' | $SUDO tee "$policy" >/dev/null
+    $SUDO chmod 755 "$policy"
+  fi
   $SUDO apt-get update -q
-  $SUDO apt-get install -y -q --no-install-recommends "${missing[@]}"
+  $SUDO apt-get install -y -q --no-install-recommends "${missing[@]}" || { [ -z "$policy" ] || $SUDO rm -f "$policy"; exit 1; }
+  [ -z "$policy" ] || $SUDO rm -f "$policy"
 fi
 
 if [ "$DO_BUILD" = 1 ]; then
