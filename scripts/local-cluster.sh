@@ -19,6 +19,10 @@
 #   --policy P          orchestrator policy: cabf-br (default with 4+ agents) or open-mpic-reference
 #                       (default below 4 agents, which cannot meet the BR phase in force)
 #   --dnssec MODE       agent.dns.dnssec of every agent: validate (the agents' default) or require
+#   --primary           also run a primary network perspective (ca-primary, an agent on port
+#                       N+agents+1) that the orchestrator asks beside every cohort
+#   --primary-resolver H:P  the primary's resolver (default: the agents' resolver)
+#   --require-primary   with --primary: valid only when the primary passed too
 #
 # up refuses when a cluster already runs in the state dir, and on any failure stops what it
 # started and shows the failing log. down stops everything it finds in the state dir.
@@ -28,6 +32,9 @@ set -euo pipefail
 REPO=$(cd "$(dirname "$0")/.." && pwd)
 PY=/usr/bin/python3
 ME=$(basename "$0")
+
+# The primary network perspective of --primary: Denver, at least 500 km from every remote.
+PRIMARY_ROW="ca-primary|CA primary (Denver)|ARIN||39.7392|-104.9903"
 
 # code|human name|RIR|too close to|lat|lon. up uses the first --agents entries, in this order.
 # lat/lon: approximate coordinates of the region's city (Ashburn, Dublin, Tokyo, Boardman,
@@ -48,30 +55,33 @@ CATALOGUE=(
 )
 
 usage() {
-    sed -n '6,21p' "$0" | sed 's/^# \{0,1\}//' >&2
+    sed -n '6,25p' "$0" | sed 's/^# \{0,1\}//' >&2
     exit 2
 }
 die() { echo "$ME: $*" >&2; exit 1; }
 
 STATE=/tmp/mpic-cluster PORT=8080 AGENTS=6 RESOLVER='' LAB_IP=127.0.53.1 POLICY='' DNSSEC=''
-SPLIT_RESOLVER='' SPLIT_COUNT=2 PRIVATE_TARGETS=true
+SPLIT_RESOLVER='' SPLIT_COUNT=2 PRIVATE_TARGETS=true PRIMARY=false PRIMARY_RESOLVER='' REQUIRE_PRIMARY=false
 BUILD=${BUILD_DIR:-$REPO/build}
 CMD=
 while [ $# -gt 0 ]; do
     case $1 in
         up|down|status) [ -z "$CMD" ] || usage; CMD=$1; shift ;;
-        --state|--port|--agents|--resolver|--lab-ip|--build|--policy|--dnssec|--split-resolver|--split-count)
+        --state|--port|--agents|--resolver|--lab-ip|--build|--policy|--dnssec|--split-resolver|--split-count|--primary-resolver)
             [ $# -ge 2 ] || die "$1 needs a value"
             case $1 in
                 --state) STATE=$2 ;; --port) PORT=$2 ;; --agents) AGENTS=$2 ;;
                 --resolver) RESOLVER=$2 ;; --lab-ip) LAB_IP=$2 ;; --build) BUILD=$2 ;;
                 --policy) POLICY=$2 ;; --dnssec) DNSSEC=$2 ;;
                 --split-resolver) SPLIT_RESOLVER=$2 ;; --split-count) SPLIT_COUNT=$2 ;;
+                --primary-resolver) PRIMARY_RESOLVER=$2 ;;
             esac
             shift 2 ;;
-        --state=*|--port=*|--agents=*|--resolver=*|--lab-ip=*|--build=*|--policy=*|--dnssec=*|--split-resolver=*|--split-count=*)
+        --state=*|--port=*|--agents=*|--resolver=*|--lab-ip=*|--build=*|--policy=*|--dnssec=*|--split-resolver=*|--split-count=*|--primary-resolver=*)
             set -- "${1%%=*}" "${1#*=}" "${@:2}" ;;
         --no-private-targets) PRIVATE_TARGETS=false; shift ;;
+        --primary) PRIMARY=true; shift ;;
+        --require-primary) REQUIRE_PRIMARY=true; shift ;;
         -h|--help) usage ;;
         *) echo "$ME: unknown argument: $1" >&2; usage ;;
     esac
@@ -188,7 +198,8 @@ write_configs() {   # write_configs RESOLVER CODE...
         [ "$AGENTS" -ge 4 ] || policy=open-mpic-reference
     fi
     MPIC_POLICY=$policy MPIC_DNSSEC=$DNSSEC MPIC_PRIVATE_TARGETS=$PRIVATE_TARGETS MPIC_SPLIT_RESOLVER=$SPLIT_RESOLVER \
-    MPIC_SPLIT_COUNT=$SPLIT_COUNT "$PY" - "$STATE" "$PORT" "$1" "${MPIC_LOG_LEVEL:-info}" "${CATALOGUE[@]:0:$AGENTS}" <<'PY'
+    MPIC_SPLIT_COUNT=$SPLIT_COUNT MPIC_PRIMARY=$([ "$PRIMARY" = true ] && echo "$PRIMARY_ROW") \
+    MPIC_PRIMARY_RESOLVER=$PRIMARY_RESOLVER MPIC_REQUIRE_PRIMARY=$REQUIRE_PRIMARY "$PY" - "$STATE" "$PORT" "$1" "${MPIC_LOG_LEVEL:-info}" "${CATALOGUE[@]:0:$AGENTS}" <<'PY'
 import json, os, sys
 state, port, resolver, log_level = sys.argv[1], int(sys.argv[2]), sys.argv[3], sys.argv[4]
 rows = [r.split("|") for r in sys.argv[5:]]
@@ -206,6 +217,12 @@ for i, (code, name, rir, close, lat, lon) in enumerate(rows, start=1):
     catalogue.append(p)
 common = {"log_level": log_level, "caa": {"issuer_domains": ["ca.example.net"]},
           "perspectives": catalogue}
+primary_orch, primary = {}, None
+if os.environ["MPIC_PRIMARY"]:
+    code, name, rir, _, lat, lon = os.environ["MPIC_PRIMARY"].split("|")
+    primary = {"code": code, "name": name, "rir": rir, "url": f"https://127.0.0.1:{port + len(rows) + 1}",
+               "location": {"lat": float(lat), "lon": float(lon)}}
+    primary_orch = {"primary": primary, "require_primary": os.environ["MPIC_REQUIRE_PRIMARY"] == "true"}
 
 def write(name, doc):
     path = f"{state}/config/{name}.json"
@@ -213,7 +230,7 @@ def write(name, doc):
         json.dump(doc, f, indent=2, ensure_ascii=False)
         f.write("\n")
 
-write("orchestrator", dict(common, orchestrator={
+write("orchestrator", dict(common, orchestrator=dict({
     "listen": f"127.0.0.1:{port}",
     "api_keys": [f"file:{secrets}/api-key"],
     "cohort_secret": f"file:{secrets}/cohort-secret",
@@ -223,7 +240,7 @@ write("orchestrator", dict(common, orchestrator={
     "max_attempts_cap": 3,
     "policy": os.environ["MPIC_POLICY"],
     "audit_log": {"path": f"{state}/logs/audit.jsonl", "fsync": "per-request"},
-}))
+}, **primary_orch)))
 for i, p in enumerate(catalogue, start=1):
     code = p["code"]
     write(f"agent-{code}", dict(common, agent={
@@ -235,6 +252,16 @@ for i, p in enumerate(catalogue, start=1):
                     **({"dnssec": os.environ["MPIC_DNSSEC"]} if os.environ["MPIC_DNSSEC"] else {})),
         "allow_private_targets": os.environ["MPIC_PRIVATE_TARGETS"] == "true",
     }))
+if primary:
+    # The primary is not in the remote catalogue, so its config carries none.
+    write("agent-" + primary["code"], {"log_level": log_level, "caa": common["caa"], "agent": {
+        "perspective": primary["code"],
+        "listen": f"127.0.0.1:{port + len(rows) + 1}",
+        "tls": {"ca": f"{certs}/ca.crt", "cert": f"{certs}/agent-{primary['code']}.crt",
+                "key": f"{certs}/agent-{primary['code']}.key"},
+        "dns": {"resolvers": [os.environ["MPIC_PRIMARY_RESOLVER"] or resolver], "timeout_ms": 1500, "tries": 2},
+        "allow_private_targets": os.environ["MPIC_PRIVATE_TARGETS"] == "true",
+    }})
 PY
 }
 
@@ -249,6 +276,10 @@ cmd_up() {
     [[ $LAB_IP =~ ^127\.[0-9]{1,3}\.[0-9]{1,3}\.[0-9]{1,3}$ ]] || die "--lab-ip $LAB_IP: must be in 127.0.0.0/8"
     [ -z "$RESOLVER" ] || [[ $RESOLVER =~ ^(\[[0-9a-fA-F:]+\]|[0-9.]+)(:[0-9]+)?$ ]] \
         || die "--resolver $RESOLVER: expected IP:PORT or [IPv6]:PORT"
+    [ "$PRIMARY" = true ] || { [ -z "$PRIMARY_RESOLVER" ] && [ "$REQUIRE_PRIMARY" = false ]; } \
+        || die "--primary-resolver and --require-primary need --primary"
+    [ -z "$PRIMARY_RESOLVER" ] || [[ $PRIMARY_RESOLVER =~ ^(\[[0-9a-fA-F:]+\]|[0-9.]+)(:[0-9]+)?$ ]] \
+        || die "--primary-resolver $PRIMARY_RESOLVER: expected IP:PORT or [IPv6]:PORT"
     [ -z "$SPLIT_RESOLVER" ] || [[ $SPLIT_RESOLVER =~ ^(\[[0-9a-fA-F:]+\]|[0-9.]+)(:[0-9]+)?$ ]] \
         || die "--split-resolver $SPLIT_RESOLVER: expected IP:PORT or [IPv6]:PORT"
     if ! [[ $SPLIT_COUNT =~ ^[0-9]+$ ]] || [ "$SPLIT_COUNT" -lt 1 ] || [ "$SPLIT_COUNT" -ge "$AGENTS" ]; then
@@ -263,7 +294,7 @@ cmd_up() {
     done
     cluster_running && die "a cluster is already running in $STATE (stop it: $ME down --state $STATE)"
     local p
-    for p in $(seq "$PORT" $((PORT + AGENTS))); do
+    for p in $(seq "$PORT" $((PORT + AGENTS + 1))); do
         port_busy "$p" && die "127.0.0.1:$p is already in use; choose another --port"
     done
 
@@ -273,6 +304,7 @@ cmd_up() {
 
     local codes=() i row
     for row in "${CATALOGUE[@]:0:$AGENTS}"; do codes+=("${row%%|*}"); done
+    [ "$PRIMARY" = false ] || codes+=("${PRIMARY_ROW%%|*}")   # started last, on port N+agents+1
 
     STARTED=1
     trap on_exit EXIT
@@ -356,7 +388,7 @@ cmd_down() {
 
 cmd_status() {
     local all=1 any=0 name pid row names=(orchestrator)
-    for row in "${CATALOGUE[@]}"; do names+=("agent-${row%%|*}"); done
+    for row in "${CATALOGUE[@]}" "$PRIMARY_ROW"; do names+=("agent-${row%%|*}"); done
     for name in "${names[@]}"; do   # whatever the last up configured, in catalogue order
         [ -f "$STATE/config/$name.json" ] || continue
         any=1
