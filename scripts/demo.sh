@@ -84,13 +84,13 @@ sys.exit(0 if ok else 1)
 PY
 
 unexpected=0 n=0
-check() {   # check TARGET EXPECT(permitted|denied) WHY
-    local target=$1 expect=$2 why=$3 status
+check() {   # check TARGET EXPECT(permitted|denied) WHY [EXTRA_JSON_MEMBERS]
+    local target=$1 expect=$2 why=$3 extra=${4:-'"check_type":"caa"'} status
     n=$((n + 1))
     step "check $n: $target -- $why (expect: $expect)"
     status=$(curl -sS -o "$TMP/$n.json" -w '%{http_code}' --max-time 40 \
         -H "x-api-key: $MPIC_API_KEY" -H 'content-type: application/json' \
-        -d "{\"check_type\":\"caa\",\"domain_or_ip_target\":\"$target\",\"trace_identifier\":\"demo-$n\"}" \
+        -d "{$extra,\"domain_or_ip_target\":\"$target\",\"trace_identifier\":\"demo-$n\"}" \
         "$MPIC_URL/mpic") || status=000
     "$PY" "$TMP/summary.py" "$target" "$expect" "$status" "$TMP/$n.json" || unexpected=$((unexpected + 1))
 }
@@ -98,6 +98,8 @@ check() {   # check TARGET EXPECT(permitted|denied) WHY
 check example.test        permitted 'apex CAA: 0 issue "ca.example.net"'
 check deny.example.test   denied    'CAA names only another CA (other-ca.example.org)'
 check '*.wildok.example.test' permitted 'issue ";" but issuewild "ca.example.net"'
+check dcv.example.test    permitted 'DCV acme-dns-01: the TXT at _acme-challenge holds the key authorization hash' \
+    '"check_type":"dcv","dcv_check_parameters":{"validation_method":"acme-dns-01","key_authorization_hash":"LoqXcYV8q5ONbJQxbmR7SCTNo3tiAXDfowyjxAjEuX0"}'
 
 step "full response of check 1 (example.test)"
 "$PY" -c 'import json, sys; print(json.dumps(json.load(open(sys.argv[1])), indent=2, ensure_ascii=False))' "$TMP/1.json" \
