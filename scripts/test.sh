@@ -34,15 +34,19 @@ ctest --test-dir build-asan --output-on-failure
 
 if [ "$FUZZ" = 1 ]; then
   echo "== fuzzing (bounded)"
+  work=$(mktemp -d)
   for f in build-asan/fuzz_*; do
     [ -x "$f" ] || continue
-    corpus="$ROOT/tests/fuzz/corpus/$(basename "$f")"
-    mkdir -p /tmp/mpic-fuzz-work
-    "$f" -max_total_time=20 -rss_limit_mb=2048 -print_final_stats=0 \
-      $( [ -d "$corpus" ] && echo "$corpus" ) 2>/tmp/mpic-fuzz-work/$(basename "$f").log \
-      || { tail -40 /tmp/mpic-fuzz-work/$(basename "$f").log; exit 1; }
-    echo "$(basename "$f"): 20 s, no crash"
+    name=$(basename "$f")
+    seeds="$ROOT/tests/fuzz/corpus/$name"
+    # New units go to the first (scratch) directory; the shipped seeds are only read.
+    mkdir -p "$work/$name"
+    "$f" -max_total_time=20 -rss_limit_mb=2048 -print_final_stats=0 "$work/$name" \
+      $( [ -d "$seeds" ] && echo "$seeds" ) 2>"$work/$name.log" \
+      || { tail -40 "$work/$name.log"; exit 1; }
+    echo "$name: 20 s, no crash"
   done
+  rm -rf "$work"
 fi
 
 if [ "$INTEGRATION" = 1 ]; then
