@@ -125,6 +125,9 @@ struct mpic_curl_loop *mpic_curl_loop_new(struct event_base *base, struct mpic_e
     curl_multi_setopt(l->multi, CURLMOPT_SOCKETDATA, l);
     curl_multi_setopt(l->multi, CURLMOPT_TIMERFUNCTION, timer_cb);
     curl_multi_setopt(l->multi, CURLMOPT_TIMERDATA, l);
+    /* Keep the orchestrator's connections to every agent open between requests (curl's
+     * default cache follows the number of transfers in flight and so shrinks when idle). */
+    curl_multi_setopt(l->multi, CURLMOPT_MAXCONNECTS, 256L);
     return l;
 }
 

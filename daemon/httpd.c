@@ -3,6 +3,9 @@
 #include <event2/buffer.h>
 #include <event2/bufferevent_ssl.h>
 #include <event2/keyvalq_struct.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sys/socket.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -43,6 +46,15 @@ struct bufferevent *mpic_http_tls_bev(struct event_base *base, void *ssl_ctx)
     if (bev != NULL)
         bufferevent_openssl_set_allow_dirty_shutdown(bev, 1);
     return bev;
+}
+
+int mpic_http_listen(struct evhttp *http, const char *host, unsigned short port)
+{
+    struct evhttp_bound_socket *bound = evhttp_bind_socket_with_handle(http, host, port);
+    if (bound == NULL)
+        return -1;
+    int one = 1;
+    return setsockopt(evhttp_bound_socket_get_fd(bound), IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
 }
 
 bool mpic_daemon_args(int argc, char **argv, const char *program, const char **config, bool *check_only,

@@ -243,7 +243,7 @@ static int start(struct orchestrator *o)
     evhttp_set_timeout(o->http, (int)(oc->request_timeout_ms / 1000) + 30);
     evhttp_set_allowed_methods(o->http, EVHTTP_REQ_GET | EVHTTP_REQ_POST | EVHTTP_REQ_PUT | EVHTTP_REQ_DELETE |
                                             EVHTTP_REQ_HEAD | EVHTTP_REQ_PATCH | EVHTTP_REQ_OPTIONS);
-    if (evhttp_bind_socket_with_handle(o->http, oc->listen_host, oc->listen_port) == NULL) {
+    if (mpic_http_listen(o->http, oc->listen_host, oc->listen_port) != 0) {
         mpic_log(MPIC_LOG_ERROR, "startup_failed", "error=\"cannot listen on %s port %u: %s\"", oc->listen_host,
                  oc->listen_port, strerror(errno));
         return -1;

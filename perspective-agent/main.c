@@ -291,7 +291,7 @@ static int start(struct agent *a)
     evhttp_set_max_body_size(a->http, (ev_ssize_t)ac->max_body_bytes);
     evhttp_set_timeout(a->http, 60);
     evhttp_set_allowed_methods(a->http, EVHTTP_REQ_GET | EVHTTP_REQ_POST);
-    if (evhttp_bind_socket_with_handle(a->http, ac->listen_host, ac->listen_port) == NULL) {
+    if (mpic_http_listen(a->http, ac->listen_host, ac->listen_port) != 0) {
         mpic_log(MPIC_LOG_ERROR, "startup_failed", "error=\"cannot listen on %s port %u: %s\"", ac->listen_host,
                  ac->listen_port, strerror(errno));
         return -1;

@@ -38,7 +38,7 @@ struct fixture {
 static void write_file(const char *dir, const char *name, const char *content, size_t len)
 {
     char path[PATH_MAX];
-    snprintf(path, sizeof path, "%s/%s", dir, name);
+    assert_true((size_t)snprintf(path, sizeof path, "%s/%s", dir, name) < sizeof path);
     FILE *fp = fopen(path, "wb");
     assert_non_null(fp);
     assert_int_equal(fwrite(content, 1, len, fp), len);
