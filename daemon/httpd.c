@@ -11,6 +11,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "log.h"
 #include "wire.h"
 
 void mpic_http_send_json(struct evhttp_request *req, int code, const char *reason, json_t *body)
@@ -37,14 +38,19 @@ void mpic_http_send_message(struct evhttp_request *req, int code, const char *re
 
 struct bufferevent *mpic_http_tls_bev(struct event_base *base, void *ssl_ctx)
 {
+    /* evhttp serves a NULL answer as a plain-text connection: on an agent that
+     * would skip the client certificate. Out of memory here, stop instead. */
     SSL *ssl = SSL_new(ssl_ctx);
-    if (ssl == NULL)
-        return NULL;
-    struct bufferevent *bev = bufferevent_openssl_socket_new(base, -1, ssl, BUFFEREVENT_SSL_ACCEPTING,
-                                                             BEV_OPT_CLOSE_ON_FREE);
+    struct bufferevent *bev = ssl ? bufferevent_openssl_socket_new(base, -1, ssl, BUFFEREVENT_SSL_ACCEPTING,
+                                                                   BEV_OPT_CLOSE_ON_FREE)
+                                  : NULL;
+    if (bev == NULL) {
+        mpic_log(MPIC_LOG_ERROR, "tls_setup_failed", "error=\"cannot create a TLS connection; stopping rather than"
+                 " serving without TLS\"");
+        abort();
+    }
     /* Clients that drop the connection without close_notify are common and harmless here. */
-    if (bev != NULL)
-        bufferevent_openssl_set_allow_dirty_shutdown(bev, 1);
+    bufferevent_openssl_set_allow_dirty_shutdown(bev, 1);
     return bev;
 }
 

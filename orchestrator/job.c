@@ -90,6 +90,22 @@ static void log_slot(const struct slot *s, const char *reason)
              s->outcome.passed ? "true" : "false", (long long)latency_ms, mpic_log_quote(reason, r, sizeof r));
 }
 
+/* A lost perspective's details: all null, but in the shape of the check
+ * (and DCV method) asked for, as the reference coordinator writes them. */
+static json_t *lost_details(const struct mpic_request *r)
+{
+    if (r->check_type != MPIC_CHECK_DCV)
+        return mpic_caa_details_json(-1, NULL, NULL);
+    switch (mpic_dcv_method_kind(r->dcv.method)) {
+    case MPIC_DCV_KIND_HTTP:
+        return mpic_dcv_http_details_json(r->dcv.method, NULL, NULL, -1, NULL);
+    case MPIC_DCV_KIND_TLS_ALPN:
+        return mpic_dcv_alpn_details_json(NULL);
+    default:
+        return mpic_dcv_dns_details_json(r->dcv.method, NULL, -1, -1, NULL, NULL);
+    }
+}
+
 static void slot_fail(struct slot *s, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 static void slot_fail(struct slot *s, const char *fmt, ...)
 {
@@ -100,7 +116,7 @@ static void slot_fail(struct slot *s, const char *fmt, ...)
     va_end(ap);
     json_t *cr = mpic_check_response_json(false, false,
                                           mpic_error_list_json("mpic_error:coordinator:remote_check", msg),
-                                          mpic_now_ns(), s->job->req.check_type, mpic_caa_details_json(-1, NULL, NULL));
+                                          mpic_now_ns(), s->job->req.check_type, lost_details(&s->job->req));
     s->entry = mpic_perspective_json(slot_perspective(s)->code, cr);
     s->outcome.completed = false;
     s->outcome.passed = false;
@@ -292,8 +308,10 @@ struct mpic_job *mpic_job_start(const struct mpic_job_env *env, struct mpic_requ
                                 mpic_job_done_cb cb, void *arg)
 {
     struct mpic_job *j = calloc(1, sizeof *j);
-    if (j == NULL)
+    if (j == NULL) {
+        free(cohorts);   /* ours on every path, as on the later failures (job_free) */
         return NULL;
+    }
     j->env = *env;
     j->req = *req;
     memset(req, 0, sizeof *req);

@@ -113,6 +113,16 @@ static void dcv_rejections_name_each_problem(void **state)
            "\"expected_account_uri\":\"u\"}", "invalid-dcv-parameter");
 }
 
+static void dcv_match_regex_that_cannot_compile_is_400(void **state)
+{
+    expect("example.com", "{\"validation_method\":\"website-change\",\"http_token_path\":\"p\",\"challenge_value\":\"v\","
+           "\"match_regex\":\"(unclosed\"}", "invalid-dcv-parameter");
+    expect("example.com", "{\"validation_method\":\"website-change\",\"http_token_path\":\"p\",\"challenge_value\":\"v\","
+           "\"match_regex\":\"a{2,1}\"}", "invalid-dcv-parameter");
+    expect("example.com", "{\"validation_method\":\"website-change\",\"http_token_path\":\"p\",\"challenge_value\":\"v\","
+           "\"match_regex\":\"^(v|w)[0-9]*$\"}", NULL);
+}
+
 static void dcv_all_problems_listed_at_once(void **state)
 {
     struct mpic_request r;
@@ -200,6 +210,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(dcv_every_method_accepted_with_its_required_parameters),
         cmocka_unit_test(dcv_rejections_name_each_problem),
+        cmocka_unit_test(dcv_match_regex_that_cannot_compile_is_400),
         cmocka_unit_test(dcv_all_problems_listed_at_once),
         cmocka_unit_test(dcv_response_matches_golden_bytes),
         cmocka_unit_test(dcv_agent_request_round_trip),
