@@ -19,6 +19,7 @@
  *   pass / wrong body                 completed, passed true/false, errors null
  *   final status not 200 (http-01)
  *   or not 2xx (website-change)       completed, not passed, mpic_error:http naming the status
+ *   http-01 body over the read limit  completed, not passed, mpic_error:http
  *   bad redirect                      completed, not passed, mpic_error:redirect:invalid
  *   name resolution failed            not completed, mpic_error:dcv_checker:lookup
  *   reserved address refused,
@@ -34,8 +35,9 @@
  * Trailer, Proxy-Connection, Expect), which are dropped. No Accept-Encoding is
  * sent and bodies are not decoded. HTTPS: TLS >= 1.2, HTTP/1.1, certificate
  * not verified (website-change over https proves control of the content, not
- * PKI). Body reads stop at 1 KiB (http-01) or 64 KiB (website-change); the
- * part read is evaluated. A name with A and AAAA records is fetched over IPv4
+ * PKI). Body reads stop at 1 KiB (http-01) or 64 KiB (website-change); an
+ * http-01 body longer than that fails, of a website-change body the part read
+ * is evaluated. A name with A and AAAA records is fetched over IPv4
  * first, IPv6 when the IPv4 connect fails. */
 #include "dcv_check.h"
 
@@ -164,6 +166,45 @@ static char *response_page(const struct mpic_dcv_http *c)
     return out;
 }
 
+/* Length of the well-formed UTF-8 sequence (RFC 3629) at s, or 0. */
+static size_t utf8_len(const unsigned char *s)
+{
+    unsigned char lo = 0x80, hi = 0xbf;
+    size_t n;
+    if (s[0] < 0x80)
+        return 1;
+    if (s[0] >= 0xc2 && s[0] <= 0xdf)
+        n = 2;
+    else if (s[0] >= 0xe0 && s[0] <= 0xef)
+        n = 3, lo = s[0] == 0xe0 ? 0xa0 : 0x80, hi = s[0] == 0xed ? 0x9f : 0xbf;
+    else if (s[0] >= 0xf0 && s[0] <= 0xf4)
+        n = 4, lo = s[0] == 0xf0 ? 0x90 : 0x80, hi = s[0] == 0xf4 ? 0x8f : 0xbf;
+    else
+        return 0;
+    if (s[1] < lo || s[1] > hi)
+        return 0;
+    for (size_t i = 2; i < n; i++)
+        if (s[i] < 0x80 || s[i] > 0xbf)
+            return 0;
+    return n;
+}
+
+/* Messages quote what the server sent (a Location) and are cut to fit a
+ * buffer; a JSON string must be UTF-8, and jansson drops one that is not,
+ * which left the error without its message. Other octets become '?'. */
+static void make_utf8(char *msg)
+{
+    unsigned char *s = (unsigned char *)msg;
+    while (*s != '\0') {
+        size_t n = utf8_len(s);
+        if (n == 0) {
+            *s++ = '?';
+            continue;
+        }
+        s += n;
+    }
+}
+
 /* Ends the check: stops what is in flight and reports, from the loop. type
  * NULL means no error. */
 static void finish(struct mpic_dcv_http *c, bool completed, bool passed, const char *type, const char *fmt, ...)
@@ -176,6 +217,7 @@ static void finish(struct mpic_dcv_http *c, bool completed, bool passed, const c
         va_start(ap, fmt);
         vsnprintf(msg, sizeof msg, fmt, ap);
         va_end(ap);
+        make_utf8(msg);
     }
     free_hop_io(c);
     evtimer_del(c->timer);
@@ -528,6 +570,14 @@ static void evaluate(struct mpic_dcv_http *c)
         return;
     }
     if (http01) {
+        /* The body must be the key authorization (RFC 8555 §8.3): a prefix of a
+         * longer body that happens to equal it proves nothing (Boulder refuses
+         * an oversized body too). */
+        if (c->truncated) {
+            finish(c, true, false, err_http, "GET %s answered a body longer than %zu bytes; it must be the key "
+                   "authorization alone", c->url, c->body_max);
+            return;
+        }
         finish(c, true, mpic_dcv_http01_match(c->body, c->body_len, p->key_authorization), NULL, NULL);
         return;
     }
