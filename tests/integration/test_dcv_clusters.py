@@ -134,18 +134,23 @@ def test_ssrf_guard_leaves_dns_methods_alone(ssrf):
 
 # ---- quorum with perspectives that disagree -------------------------------------------------
 
-@pytest.fixture(scope="module")
-def alt_lab(request):
-    state = pathlib.Path(tempfile.mkdtemp(prefix="mpic-dcv-altlab-"))
-    p = _run(["bash", str(DNS_LAB), str(state), ALT_LAB_IP, "--alt"])
+def alt_lab_at(ip):
+    """A second DNS lab on ip whose zones differ (dns-lab.sh --alt); yields its resolver as IP:PORT."""
+    state = pathlib.Path(tempfile.mkdtemp(prefix="mpic-altlab-"))
+    p = _run(["bash", str(DNS_LAB), str(state), ip, "--alt"])
     if p.returncode != 0:
         _run(["bash", str(DNS_LAB), "--stop", str(state)])
         raise RuntimeError(f"alt DNS lab did not start:\n{p.stdout}")
     try:
-        yield f"{ALT_LAB_IP}:5353"
+        yield f"{ip}:5353"
     finally:
         _run(["bash", str(DNS_LAB), "--stop", str(state)])
         shutil.rmtree(state, ignore_errors=True)
+
+
+@pytest.fixture(scope="module")
+def alt_lab(request):
+    yield from alt_lab_at(ALT_LAB_IP)
 
 
 @pytest.fixture(scope="module")

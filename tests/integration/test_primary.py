@@ -7,30 +7,18 @@ another value, so for that name the remotes all see the challenge and the primar
 more entry of `perspectives` and never counted in the quorum figures.
 """
 import json
-import pathlib
-import shutil
-import tempfile
 
 import pytest
 
 from conftest import describe
-from test_dcv_clusters import DNS_LAB, H, _cluster, _run
+from test_dcv_clusters import H, _cluster, alt_lab_at
 
 ALT_LAB_IP = "127.0.68.2"
 
 
 @pytest.fixture(scope="module")
 def alt_resolver():
-    state = pathlib.Path(tempfile.mkdtemp(prefix="mpic-primary-altlab-"))
-    p = _run(["bash", str(DNS_LAB), str(state), ALT_LAB_IP, "--alt"])
-    if p.returncode != 0:
-        _run(["bash", str(DNS_LAB), "--stop", str(state)])
-        raise RuntimeError(f"alt DNS lab did not start:\n{p.stdout}")
-    try:
-        yield f"{ALT_LAB_IP}:5353"
-    finally:
-        _run(["bash", str(DNS_LAB), "--stop", str(state)])
-        shutil.rmtree(state, ignore_errors=True)
+    yield from alt_lab_at(ALT_LAB_IP)
 
 
 @pytest.fixture(scope="module")

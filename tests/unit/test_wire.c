@@ -11,25 +11,13 @@
 
 #include <cmocka.h>
 
+#include "golden.h"
 #include "wire.h"
 
 static const struct mpic_request caa_req = { .check_type = MPIC_CHECK_CAA };
 
 static const struct mpic_request_limits limits = { .n_perspectives = 6, .default_perspective_count = 6,
                                                    .max_attempts_cap = 3 };
-
-static char *read_golden(const char *name)
-{
-    char path[512];
-    snprintf(path, sizeof path, "%s/golden/%s", MPIC_TEST_DATA, name);
-    FILE *f = fopen(path, "rb");
-    assert_non_null(f);
-    static char buf[65536];
-    size_t n = fread(buf, 1, sizeof buf - 1, f);
-    fclose(f);
-    buf[n] = '\0';
-    return buf;
-}
 
 /* Parses body; returns the issues array (caller frees) and the parse result. */
 static json_t *parse(const char *body, int *rc, struct mpic_request *r, struct mpic_orchestration *o)

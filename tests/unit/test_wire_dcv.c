@@ -10,22 +10,10 @@
 
 #include <cmocka.h>
 
+#include "golden.h"
 #include "wire.h"
 
 static const struct mpic_request_limits limits = { 6, 4, 3 };
-
-static char *read_golden(const char *name)
-{
-    char path[512];
-    snprintf(path, sizeof path, "%s/golden/%s", MPIC_TEST_DATA, name);
-    FILE *f = fopen(path, "rb");
-    assert_non_null(f);
-    static char buf[65536];
-    size_t n = fread(buf, 1, sizeof buf - 1, f);
-    fclose(f);
-    buf[n] = '\0';
-    return buf;
-}
 
 static int parse(const char *target, const char *params, struct mpic_request *r, json_t **issues)
 {
