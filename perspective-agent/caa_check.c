@@ -9,8 +9,9 @@
  * (BR 3.2.2.8: a failed level may count as empty when retried, outside our
  * infrastructure and on a zone proven Insecure) and agent.dns.dnssec
  * "require" (every answer the decision rests on is Secure or proven
- * Insecure). Both prove insecurity the same way: DS at the name and each
- * ancestor, asked in parallel and judged by common/dnssec.c. */
+ * Insecure). Both prove insecurity the same way, with insecure_proof.h (DS
+ * at the name and each ancestor, asked in parallel and judged by
+ * common/dnssec.c), as the DNS DCV checks do under "require". */
 #include "caa_check.h"
 
 #include <arpa/inet.h>
@@ -18,16 +19,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 
 #include "dnsanswer.h"
 #include "dnssec.h"
+#include "insecure_proof.h"
 #include "log.h"
 
 /* A DNS name has at most 127 labels. */
 #define MAX_LEVELS 128
-/* Distinct DS names one check may ask about (the target's levels plus CNAME targets'). */
-#define MAX_DS_NAMES 256
 
 static const char *const lookup_error = "mpic_error:caa_checker:lookup";
 static const char *const permitted_error = "mpic_error:caa_checker:lookup_failure_permitted";
@@ -46,14 +45,6 @@ struct level {
     bool retried;                   /* we asked once more ourselves */
 };
 
-/* One DS lookup of an Insecure proof, shared by every name that has this ancestor. */
-struct ds_lookup {
-    struct mpic_caa_check *check;
-    char *name;
-    struct mpic_dns_query *query;   /* NULL once answered */
-    enum mpic_ds_evidence ev;
-};
-
 struct mpic_caa_check {
     mpic_caa_check_cb cb;
     void *arg;
@@ -69,8 +60,7 @@ struct mpic_caa_check {
     bool allow_lookup_failure;
     enum mpic_dnssec_mode dnssec;
     int decided;                    /* longer path: relevant level or MPIC_CAA_SELECT_EMPTY */
-    struct ds_lookup *ds;           /* MAX_DS_NAMES slots once a proof is needed (never moved) */
-    size_t n_ds, ds_pending;
+    struct mpic_insecure_proof *proof;   /* once the decision needs one */
 };
 
 static void check_free(struct mpic_caa_check *c)
@@ -84,11 +74,7 @@ static void check_free(struct mpic_caa_check *c)
     }
     free(c->levels);
     free(c->status);
-    for (size_t i = 0; i < c->n_ds; i++) {
-        mpic_resolver_cancel(c->ds[i].query);
-        free(c->ds[i].name);
-    }
-    free(c->ds);
+    mpic_insecure_proof_free(c->proof);
     if (c->not_applicable != NULL)
         event_free(c->not_applicable);
     for (size_t i = 0; i < c->issuers.n; i++)
@@ -135,10 +121,8 @@ static void deliver(struct mpic_caa_check *c, struct mpic_caa_outcome *o)
         mpic_resolver_cancel(c->levels[i].query);
         c->levels[i].query = NULL;
     }
-    for (size_t i = 0; i < c->n_ds; i++) {
-        mpic_resolver_cancel(c->ds[i].query);
-        c->ds[i].query = NULL;
-    }
+    mpic_insecure_proof_free(c->proof);
+    c->proof = NULL;
     summarise_ad(c, o->ad_summary, sizeof o->ad_summary);
     cb(o, arg);
     outcome_free(o);
@@ -295,86 +279,6 @@ static const char *rcode_name(int rcode)
     return t != NULL ? t->name : "?";
 }
 
-static struct ds_lookup *ds_find(struct mpic_caa_check *c, const char *name)
-{
-    for (size_t i = 0; i < c->n_ds; i++)
-        if (strcasecmp(c->ds[i].name, name) == 0)
-            return &c->ds[i];
-    return NULL;
-}
-
-/* The ancestor-or-self of name whose validated DS denial at a delegation
- * proves name Insecure (RFC 4035 §4.3), or NULL. Every DS lookup has ended. */
-static const char *insecure_cut(struct mpic_caa_check *c, const char *name)
-{
-    char *names[MAX_LEVELS];
-    enum mpic_ds_evidence ev[MAX_LEVELS];
-    int n = mpic_caa_climb_names(name, names, MAX_LEVELS);
-    if (n <= 0)
-        return NULL;
-    const struct ds_lookup *found[MAX_LEVELS];
-    for (int i = 0; i < n; i++) {
-        found[i] = ds_find(c, names[i]);
-        ev[i] = found[i] != NULL ? found[i]->ev : MPIC_DS_NOTHING;
-        free(names[i]);
-    }
-    int at = mpic_dnssec_insecure_at(ev, (size_t)n);
-    return at >= 0 && found[at] != NULL ? found[at]->name : NULL;
-}
-
-static void conclude(struct mpic_caa_check *c);
-
-static void on_ds_answer(struct mpic_dns_result *res, void *arg)
-{
-    struct ds_lookup *d = arg;
-    struct mpic_caa_check *c = d->check;
-    d->query = NULL;
-    d->ev = res->status == MPIC_DNS_OK ? mpic_dnssec_ds_evidence(res->pkt, d->name) : MPIC_DS_NOTHING;
-    if (res->status == MPIC_DNS_OK)
-        mpic_log(MPIC_LOG_DEBUG, "dns_lookup", "type=DS name=%s rcode=%s ad=%d ede=%d tries=%u server=%s "
-                 "evidence=\"%s\"", d->name, rcode_name((int)ldns_pkt_get_rcode(res->pkt)),
-                 ldns_pkt_ad(res->pkt), mpic_dns_ede_code(res->pkt), res->tries, res->server,
-                 mpic_ds_evidence_text(d->ev));
-    else
-        mpic_log(MPIC_LOG_DEBUG, "dns_lookup", "type=DS name=%s error=\"%s\"", d->name, res->error);
-    if (--c->ds_pending == 0)
-        conclude(c);
-}
-
-/* Asks DS at name and each ancestor not asked yet. -1 when a lookup cannot start. */
-static int want_proof(struct mpic_caa_check *c, const char *name)
-{
-    char *names[MAX_LEVELS];
-    int n = mpic_caa_climb_names(name, names, MAX_LEVELS);
-    if (n <= 0)
-        return -1;
-    int rc = 0;
-    if (c->ds == NULL && (c->ds = calloc(MAX_DS_NAMES, sizeof *c->ds)) == NULL)
-        rc = -1;
-    for (int i = 0; i < n; i++) {
-        if (rc == 0 && ds_find(c, names[i]) == NULL) {
-            struct mpic_error err = {{0}};
-            struct ds_lookup *d = c->n_ds < MAX_DS_NAMES ? &c->ds[c->n_ds] : NULL;
-            if (d == NULL)
-                rc = -1;
-            else {
-                d->check = c;
-                d->name = names[i];
-                names[i] = NULL;
-                d->ev = MPIC_DS_NOTHING;
-                c->n_ds++;
-                d->query = mpic_resolver_query(c->resolver, d->name, LDNS_RR_TYPE_DS, on_ds_answer, d, &err);
-                if (d->query == NULL)
-                    rc = -1;
-                else
-                    c->ds_pending++;
-            }
-        }
-        free(names[i]);
-    }
-    return rc;
-}
-
 static size_t relevant_end(const struct mpic_caa_check *c)
 {
     return c->decided >= 0 ? (size_t)c->decided : c->n_levels - 1;
@@ -398,7 +302,7 @@ static void conclude(struct mpic_caa_check *c)
     for (size_t i = 0; i <= k; i++) {
         struct level *lv = &c->levels[i];
         if (c->status[i] == MPIC_CAA_LEVEL_ERROR) {
-            const char *cut = insecure_cut(c, lv->name);
+            const char *cut = mpic_insecure_proof_cut(c->proof, lv->name);
             struct mpic_lookup_failure f = failure_of(lv, cut != NULL);
             enum mpic_lf_verdict v = mpic_lookup_failure_verdict(&f);
             if (v != MPIC_LF_PERMITTED) {
@@ -415,7 +319,7 @@ static void conclude(struct mpic_caa_check *c)
         if (c->dnssec != MPIC_DNSSEC_REQUIRE || lv->ad)
             continue;
         /* Not authenticated: each name the answer passed through must be proven Insecure. */
-        if (insecure_cut(c, lv->name) == NULL) {
+        if (mpic_insecure_proof_cut(c->proof, lv->name) == NULL) {
             finish_failure(c, "CAA answer for %s was not validated by DNSSEC (AD=0) and %s is not proven Insecure "
                            "(dnssec: require)", lv->name, lv->name);
             return;
@@ -426,7 +330,7 @@ static void conclude(struct mpic_caa_check *c)
             size_t len = strlen(name);
             if (len > 1 && name[len - 1] == '.')
                 name[len - 1] = '\0';
-            if (insecure_cut(c, name) == NULL) {
+            if (mpic_insecure_proof_cut(c->proof, name) == NULL) {
                 finish_failure(c, "CAA answer for %s was not validated by DNSSEC (AD=0) and its alias target %s "
                                "is not proven Insecure (dnssec: require)", lv->name, name);
                 return;
@@ -439,6 +343,11 @@ static void conclude(struct mpic_caa_check *c)
         finish_empty(c, permitted[0] ? permitted : NULL);
 }
 
+static void on_proof_done(void *arg)
+{
+    conclude(arg);
+}
+
 /* The longer path: the levels have decided (a failed level counting as empty
  * for now under allow_lookup_failure); start the proofs the decision needs. */
 static void start_proofs(struct mpic_caa_check *c, int sel)
@@ -449,33 +358,38 @@ static void start_proofs(struct mpic_caa_check *c, int sel)
         mpic_resolver_cancel(c->levels[i].query);
         c->levels[i].query = NULL;
     }
+    size_t cap = 0, n = 0;
+    for (size_t i = 0; i <= k; i++)
+        cap += 1 + c->levels[i].rrset.cname_chain.n;
+    const char **names = calloc(cap, sizeof *names);
+    if (names == NULL) {
+        finish_failure(c, "CAA check for %s: out of memory", c->levels[0].name);
+        return;
+    }
     for (size_t i = 0; i <= k; i++) {
         struct level *lv = &c->levels[i];
-        int rc = 0;
         if (c->status[i] == MPIC_CAA_LEVEL_ERROR) {
             /* Only a failure that could be permitted needs the proof. */
             struct mpic_lookup_failure f = failure_of(lv, true);
             if (mpic_lookup_failure_verdict(&f) == MPIC_LF_PERMITTED)
-                rc = want_proof(c, lv->name);
+                names[n++] = lv->name;
         } else if (c->dnssec == MPIC_DNSSEC_REQUIRE && !lv->ad) {
-            rc = want_proof(c, lv->name);
-            for (size_t j = 0; rc == 0 && j < lv->rrset.cname_chain.n; j++) {
-                char name[300];
-                snprintf(name, sizeof name, "%s", lv->rrset.cname_chain.v[j]);
-                size_t len = strlen(name);
-                if (len > 1 && name[len - 1] == '.')
-                    name[len - 1] = '\0';
-                rc = want_proof(c, name);
-            }
-        }
-        if (rc < 0) {
-            finish_failure(c, "CAA check for %s: cannot look up the DS records that would prove the zone Insecure",
-                           c->levels[0].name);
-            return;
+            names[n++] = lv->name;
+            for (size_t j = 0; j < lv->rrset.cname_chain.n; j++)
+                names[n++] = lv->rrset.cname_chain.v[j];
         }
     }
-    if (c->ds_pending == 0)
+    if (n == 0) {
+        free(names);
         conclude(c);
+        return;
+    }
+    struct mpic_error err = {{0}};
+    c->proof = mpic_insecure_proof_start(c->resolver, names, n, on_proof_done, c, &err);
+    free(names);
+    if (c->proof == NULL)
+        finish_failure(c, "CAA check for %s: cannot look up the DS records that would prove the zone Insecure "
+                       "(%.200s)", c->levels[0].name, err.msg);
 }
 
 static void decide(struct mpic_caa_check *c)

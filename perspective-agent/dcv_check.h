@@ -21,6 +21,8 @@ struct mpic_dcv_ctx {
     bool allow_private_targets;     /* agent.allow_private_targets (test labs only) */
     unsigned timeout_ms;            /* budget of one check (HTTP/TLS transfers stay within it) */
     struct mpic_curl_loop *curl;    /* HTTP checks: the agent's one curl multi handle (curl_loop.h) */
+    enum mpic_dnssec_mode dnssec;   /* agent.dns.dnssec: DNS checks under "require" accept only answers
+                                     * that are Secure (AD=1) or proven Insecure */
 };
 
 /* What a check produced. errors: NULL (-> null) or a JSON array of

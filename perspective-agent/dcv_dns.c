@@ -8,7 +8,12 @@
  * relevant RRset is chosen by mpic_caa_select_level. Fail closed: any lookup
  * that gets no usable answer (timeout, SERVFAIL, REFUSED, a broken CNAME
  * chain) leaves the check incomplete with mpic_error:dcv_checker:lookup;
- * NXDOMAIN and NODATA are answers, so the check completes and fails. */
+ * NXDOMAIN and NODATA are answers, so the check completes and fails.
+ *
+ * Under agent.dns.dnssec "require" every answer the result rests on (the
+ * lookup that decided and, for the climb, the empty levels below it) must be
+ * Secure (AD=1) or, with each alias target it passed through, proven
+ * Insecure (insecure_proof.h); otherwise the check fails like a lookup. */
 #include "dcv_check.h"
 
 #include <arpa/inet.h>
@@ -21,6 +26,7 @@
 #include "caa.h"
 #include "dnsanswer.h"
 #include "dnssec.h"
+#include "insecure_proof.h"
 #include "log.h"
 #include "wire.h"
 
@@ -53,6 +59,11 @@ struct mpic_dcv_dns {
     struct lookup *lookups;
     enum mpic_caa_level *status;
     unsigned timeout_ms;
+    struct mpic_resolver *resolver;
+    enum mpic_dnssec_mode dnssec;
+    struct mpic_insecure_proof *proof; /* "require": while the deciding answers are proven */
+    struct lookup *decided;            /* with proof: the lookup to report */
+    size_t relevant;                   /* with proof: lookups[0..relevant) are judged */
     struct event *deadline;            /* the check's budget */
     struct event *early;               /* a parameter error, reported from the loop */
     char early_msg[512];
@@ -69,6 +80,7 @@ static void check_free(struct mpic_dcv_dns *c)
     }
     free(c->lookups);
     free(c->status);
+    mpic_insecure_proof_free(c->proof);
     if (c->deadline != NULL)
         event_free(c->deadline);
     if (c->early != NULL)
@@ -85,6 +97,8 @@ static void deliver(struct mpic_dcv_dns *c, struct mpic_dcv_outcome *o)
         mpic_resolver_cancel(c->lookups[i].query);
         c->lookups[i].query = NULL;
     }
+    mpic_insecure_proof_free(c->proof);
+    c->proof = NULL;
     if (c->deadline != NULL)
         evtimer_del(c->deadline);
     c->cb(o, c->arg);
@@ -468,6 +482,97 @@ static void finish_error(struct mpic_dcv_dns *c, struct lookup *lv)
               mpic_dcv_dns_details_json(c->method, NULL, lv->rcode, lv->ad, NULL, NULL));
 }
 
+/* Under "require": one judged answer that is neither Secure nor proven
+ * Insecure, with the name that lacks the proof; false when all are proven. */
+static bool unproven(const struct mpic_dcv_dns *c, struct lookup **lv_out, char *name, size_t len)
+{
+    for (size_t i = 0; i < c->relevant; i++) {
+        struct lookup *lv = &c->lookups[i];
+        if (lv->ad == 1)
+            continue;
+        *lv_out = lv;
+        if (mpic_insecure_proof_cut(c->proof, lv->name) == NULL) {
+            snprintf(name, len, "%s", lv->name);
+            return true;
+        }
+        for (size_t j = 0; j < lv->rrset.cname_chain.n; j++) {
+            if (mpic_insecure_proof_cut(c->proof, lv->rrset.cname_chain.v[j]) == NULL) {
+                snprintf(name, len, "%s", lv->rrset.cname_chain.v[j]);
+                size_t n = strlen(name);
+                if (n > 1 && name[n - 1] == '.')
+                    name[n - 1] = '\0';
+                return true;
+            }
+        }
+    }
+    return false;
+}
+
+static void on_proof_done(void *arg)
+{
+    struct mpic_dcv_dns *c = arg;
+    struct lookup *lv = NULL;
+    char name[300];
+    if (!unproven(c, &lv, name, sizeof name)) {
+        finish_answer(c, c->decided);
+        return;
+    }
+    char msg[900];
+    bool alias = strcmp(name, lv->name) != 0;
+    snprintf(msg, sizeof msg, "%s answer for %s was not validated by DNSSEC (AD=0) and %s%s is not proven "
+             "Insecure (dnssec: require)", type_name(c->qtype), lv->name, alias ? "its alias target " : "", name);
+    fail_with(c, lookup_error, msg, mpic_dcv_dns_details_json(c->method, NULL, lv->rcode, lv->ad, NULL, NULL));
+}
+
+/* The answers decided the check: report is the one to evaluate and
+ * lookups[0..relevant) are those the result rests on. Under "require" the
+ * ones without AD are proven Insecure first. */
+static void decided(struct mpic_dcv_dns *c, struct lookup *report, size_t relevant)
+{
+    if (c->dnssec != MPIC_DNSSEC_REQUIRE) {
+        finish_answer(c, report);
+        return;
+    }
+    for (size_t i = relevant; i < c->n; i++) {   /* above the relevant level: not needed */
+        mpic_resolver_cancel(c->lookups[i].query);
+        c->lookups[i].query = NULL;
+    }
+    size_t cap = 0, n = 0;
+    for (size_t i = 0; i < relevant; i++)
+        cap += 1 + c->lookups[i].rrset.cname_chain.n;
+    const char **names = calloc(cap, sizeof *names);
+    if (names == NULL) {
+        fail_with(c, lookup_error, "DNS DCV check: out of memory",
+                  mpic_dcv_dns_details_json(c->method, NULL, -1, -1, NULL, NULL));
+        return;
+    }
+    for (size_t i = 0; i < relevant; i++) {
+        struct lookup *lv = &c->lookups[i];
+        if (lv->ad == 1)
+            continue;
+        names[n++] = lv->name;
+        for (size_t j = 0; j < lv->rrset.cname_chain.n; j++)
+            names[n++] = lv->rrset.cname_chain.v[j];
+    }
+    if (n == 0) {
+        free(names);
+        finish_answer(c, report);
+        return;
+    }
+    c->decided = report;
+    c->relevant = relevant;
+    struct mpic_error err = {{0}};
+    c->proof = mpic_insecure_proof_start(c->resolver, names, n, on_proof_done, c, &err);
+    free(names);
+    if (c->proof == NULL) {
+        char msg[600];
+        snprintf(msg, sizeof msg, "%s answer for %s: cannot look up the DS records that would prove it Insecure "
+                 "(%.300s)", type_name(c->qtype), report->name, err.msg);
+        fail_with(c, lookup_error, msg, mpic_dcv_dns_details_json(c->method, NULL, report->rcode, report->ad,
+                                                                   NULL, NULL));
+    }
+}
+
 static void on_answer(struct mpic_dns_result *res, void *arg)
 {
     struct lookup *lv = arg;
@@ -483,7 +588,7 @@ static void on_answer(struct mpic_dns_result *res, void *arg)
         if (c->status[i] == MPIC_CAA_LEVEL_ERROR)
             finish_error(c, lv);
         else
-            finish_answer(c, lv);
+            decided(c, lv, 1);
         return;
     }
     int sel = mpic_caa_select_level(c->status, c->n);
@@ -497,7 +602,10 @@ static void on_answer(struct mpic_dns_result *res, void *arg)
             }
     }
     /* No relevant RRset anywhere: report the target's own (empty) answer. */
-    finish_answer(c, &c->lookups[sel == MPIC_CAA_SELECT_EMPTY ? 0 : (size_t)sel]);
+    if (sel == MPIC_CAA_SELECT_EMPTY)
+        decided(c, &c->lookups[0], c->n);
+    else
+        decided(c, &c->lookups[sel], (size_t)sel + 1);
 }
 
 static void on_deadline(evutil_socket_t fd, short what, void *arg)
@@ -747,6 +855,8 @@ struct mpic_dcv_dns *mpic_dcv_dns_start(const struct mpic_dcv_ctx *ctx, const ch
     c->method = p->method;
     c->wildcard = ti->wildcard;
     c->timeout_ms = ctx->timeout_ms;
+    c->resolver = ctx->resolver;
+    c->dnssec = ctx->dnssec;
 
     char *names[MAX_LEVELS];
     size_t n_names = 0;

@@ -160,6 +160,7 @@ static int start_dcv(struct agent *a, struct job *j, struct mpic_error *err)
         .resolver = a->resolver,
         .curl = a->curl,
         .allow_private_targets = a->cfg.agent.allow_private_targets,
+        .dnssec = a->cfg.agent.dns.dnssec,
         /* Leave the agent's own deadline room to report. */
         .timeout_ms = a->cfg.agent.check_timeout_ms > 200 ? a->cfg.agent.check_timeout_ms - 100
                                                           : a->cfg.agent.check_timeout_ms,

@@ -198,6 +198,67 @@ def test_require_still_applies_the_carve_out(requiring):
         assert [e["error_type"] for e in cr["errors"]] == [PERMITTED], cr
 
 
+# ---- DCV DNS methods under both modes ----------------------------------------------------------
+
+DCV_LOOKUP = "mpic_error:dcv_checker:lookup"
+DNS01_HASH = "LoqXcYV8q5ONbJQxbmR7SCTNo3tiAXDfowyjxAjEuX0"   # tests/lab/zones/example.test.zone
+
+
+def dns01(cluster, target):
+    return cluster.mpic({"check_type": "dcv", "domain_or_ip_target": target,
+                         "dcv_check_parameters": {"validation_method": "acme-dns-01",
+                                                  "key_authorization_hash": DNS01_HASH}})
+
+
+def dcv_responses(r):
+    assert r.status_code == 200 and r.body["check_type"] == "dcv", describe(r)
+    return responses(r)
+
+
+def test_validate_dcv_dns_passes_through_cname_into_unsigned_zone(validating):
+    r = dns01(validating, "dcvcname.example.test")
+    assert r.body["is_valid"] is True, describe(r)
+    for code, cr in dcv_responses(r):
+        where = f"{code}: {cr}"
+        assert cr["check_completed"] is True and cr["check_passed"] is True and cr["errors"] is None, where
+        assert cr["details"]["ad_flag"] is False, where
+
+
+def test_require_dcv_dns_passes_secure_answer(requiring):
+    r = dns01(requiring, "dcv.example.test")
+    assert r.body["is_valid"] is True, describe(r)
+    for code, cr in dcv_responses(r):
+        where = f"{code}: {cr}"
+        assert cr["check_completed"] is True and cr["check_passed"] is True and cr["errors"] is None, where
+        assert cr["details"]["ad_flag"] is True, where
+        assert cr["details"]["found_at"] == "_acme-challenge.dcv.example.test", where
+
+
+def test_require_dcv_dns_accepts_proven_insecure_answer(requiring):
+    # No record below the DS-less delegation: the NXDOMAIN (AD=0) is proven Insecure, so it is
+    # an answer and the check completes (and fails) instead of failing the lookup.
+    r = dns01(requiring, "insecure.example.test")
+    assert r.body["is_valid"] is False, describe(r)
+    for code, cr in dcv_responses(r):
+        where = f"{code}: {cr}"
+        assert cr["check_completed"] is True and cr["check_passed"] is False and cr["errors"] is None, where
+        assert cr["details"]["ad_flag"] is False and cr["details"]["response_code"] == 3, where
+
+
+def test_require_dcv_dns_fails_answer_from_unvalidated_zone(requiring):
+    # _acme-challenge.dcvcname.example.test -> dcv-hop1.other.test -> ...: the record the check
+    # would pass on sits in other.test, neither Secure nor proven Insecure.
+    r = dns01(requiring, "dcvcname.example.test")
+    assert r.body["is_valid"] is False, describe(r)
+    for code, cr in dcv_responses(r):
+        where = f"{code}: {cr}"
+        assert cr["check_completed"] is False and cr["check_passed"] is False, where
+        assert [e["error_type"] for e in cr["errors"]] == [DCV_LOOKUP], where
+        assert re.search(r"TXT answer for _acme-challenge\.dcvcname\.example\.test was not validated by "
+                         r"DNSSEC \(AD=0\).*\(dnssec: require\)", cr["errors"][0]["error_message"]), where
+        assert cr["details"]["records_seen"] is None, where
+
+
 def test_agent_config_refuses_unknown_dnssec_mode(requiring, tmp_path):
     cfg = json.loads((requiring.state / "config" / f"agent-{requiring.codes[0]}.json").read_text())
     assert cfg["agent"]["dns"]["dnssec"] == "require"
