@@ -39,16 +39,14 @@
  * http-01 body longer than that fails, of a website-change body the part read
  * is evaluated. A name with A and AAAA records is fetched over IPv4
  * first, IPv6 when the IPv4 connect fails. */
-#include "dcv_check.h"
+#include "dcv_http_internal.h"
 
 #include <arpa/inet.h>
 #include <curl/curl.h>
-#include <openssl/evp.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 #include <time.h>
 
 #include "curl_loop.h"
@@ -57,56 +55,14 @@
 #include "netaddr.h"
 #include "wire.h"
 
-#define MAX_REDIRECTS 10
-#define MAX_URL_LEN 2000          /* Boulder's limit on a redirect path */
 #define HTTP01_BODY_MAX 1024u
 #define WEBSITE_BODY_MAX (64u * 1024u)
-#define PAGE_BYTES 100            /* response_page: base64 of this many bytes */
 #define USER_AGENT "mpic-agent"
 
 static const char *const err_http = "mpic_error:http";
-static const char *const err_redirect = "mpic_error:redirect:invalid";
+const char *const mpic_dcv_http_err_redirect = "mpic_error:redirect:invalid";
 static const char *const err_lookup = "mpic_error:dcv_checker:lookup";
 static const char *const err_param = "mpic_error:dcv_checker:parameter";
-
-enum { FAM_V4, FAM_V6 };
-
-struct mpic_dcv_http {
-    struct mpic_dcv_ctx ctx;
-    const struct mpic_dcv_params *p;
-    mpic_dcv_cb cb;
-    void *arg;
-    struct timespec deadline;
-    struct event *timer;            /* the whole check's budget */
-    struct event *later;            /* reports an outcome decided inside start */
-    bool starting;                  /* still inside mpic_dcv_http_start */
-    struct curl_slist *headers;     /* built once, sent on every hop */
-
-    /* the hop in progress */
-    char *url;                      /* normalised by curl, no fragment */
-    char *host;                     /* without brackets or trailing dot */
-    unsigned port;
-    struct mpic_dns_query *query[2];
-    bool answered[2];
-    char addr[2][INET6_ADDRSTRLEN]; /* first A / AAAA, "" when none */
-    char lookup_error[2][1024];
-    int fam;                        /* family being fetched */
-    CURL *easy;
-    struct curl_slist *connect_to;
-    char curl_error[CURL_ERROR_SIZE];
-    char *body;                     /* body_max + 1 bytes, NUL-terminated */
-    size_t body_len, body_max;
-    bool truncated;
-
-    /* what the responses so far showed */
-    char *seen[MAX_REDIRECTS + 1];  /* URLs requested, for loop detection */
-    size_t n_seen;
-    json_t *history;                /* redirects followed */
-    char *response_url;             /* last response */
-    long response_status;           /* -1 before any response */
-
-    struct mpic_dcv_outcome pending;
-};
 
 static void free_hop_io(struct mpic_dcv_http *c)
 {
@@ -154,62 +110,10 @@ static void on_later(evutil_socket_t fd, short what, void *arg)
     deliver(arg);
 }
 
-/* base64 of the first PAGE_BYTES of the last body; NULL before any response. */
-static char *response_page(const struct mpic_dcv_http *c)
-{
-    if (c->response_status < 0)
-        return NULL;
-    size_t n = c->body_len < PAGE_BYTES ? c->body_len : PAGE_BYTES;
-    char *out = malloc(4 * ((n + 2) / 3) + 1);
-    if (out != NULL)
-        EVP_EncodeBlock((unsigned char *)out, (const unsigned char *)c->body, (int)n);
-    return out;
-}
-
-/* Length of the well-formed UTF-8 sequence (RFC 3629) at s, or 0. */
-static size_t utf8_len(const unsigned char *s)
-{
-    unsigned char lo = 0x80, hi = 0xbf;
-    size_t n;
-    if (s[0] < 0x80)
-        return 1;
-    if (s[0] >= 0xc2 && s[0] <= 0xdf)
-        n = 2;
-    else if (s[0] >= 0xe0 && s[0] <= 0xef)
-        n = 3, lo = s[0] == 0xe0 ? 0xa0 : 0x80, hi = s[0] == 0xed ? 0x9f : 0xbf;
-    else if (s[0] >= 0xf0 && s[0] <= 0xf4)
-        n = 4, lo = s[0] == 0xf0 ? 0x90 : 0x80, hi = s[0] == 0xf4 ? 0x8f : 0xbf;
-    else
-        return 0;
-    if (s[1] < lo || s[1] > hi)
-        return 0;
-    for (size_t i = 2; i < n; i++)
-        if (s[i] < 0x80 || s[i] > 0xbf)
-            return 0;
-    return n;
-}
-
-/* Messages quote what the server sent (a Location) and are cut to fit a
- * buffer; a JSON string must be UTF-8, and jansson drops one that is not,
- * which left the error without its message. Other octets become '?'. */
-static void make_utf8(char *msg)
-{
-    unsigned char *s = (unsigned char *)msg;
-    while (*s != '\0') {
-        size_t n = utf8_len(s);
-        if (n == 0) {
-            *s++ = '?';
-            continue;
-        }
-        s += n;
-    }
-}
-
 /* Ends the check: stops what is in flight and reports, from the loop. type
  * NULL means no error. */
-static void finish(struct mpic_dcv_http *c, bool completed, bool passed, const char *type, const char *fmt, ...)
-    __attribute__((format(printf, 5, 6)));
-static void finish(struct mpic_dcv_http *c, bool completed, bool passed, const char *type, const char *fmt, ...)
+void mpic_dcv_http_finish(struct mpic_dcv_http *c, bool completed, bool passed, const char *type,
+                          const char *fmt, ...)
 {
     char msg[1024] = "";
     if (fmt != NULL) {   /* first: arguments may point into the transfer freed below */
@@ -217,11 +121,11 @@ static void finish(struct mpic_dcv_http *c, bool completed, bool passed, const c
         va_start(ap, fmt);
         vsnprintf(msg, sizeof msg, fmt, ap);
         va_end(ap);
-        make_utf8(msg);
+        mpic_dcv_http_make_utf8(msg);
     }
     free_hop_io(c);
     evtimer_del(c->timer);
-    char *page = response_page(c);
+    char *page = mpic_dcv_http_response_page(c);
     c->pending.completed = completed;
     c->pending.passed = passed;
     c->pending.errors = type != NULL ? mpic_error_list_append(NULL, type, msg) : NULL;
@@ -251,199 +155,17 @@ static void on_deadline(evutil_socket_t fd, short what, void *arg)
 {
     struct mpic_dcv_http *c = arg;
     if (c->query[0] != NULL || c->query[1] != NULL)
-        finish(c, false, false, err_lookup, "no address for %s within %u ms", c->host, c->ctx.timeout_ms);
+        mpic_dcv_http_finish(c, false, false, err_lookup, "no address for %s within %u ms", c->host,
+                             c->ctx.timeout_ms);
     else
-        finish(c, false, false, err_http, "GET %s did not complete within %u ms", c->url, c->ctx.timeout_ms);
-}
-
-/* ---- request headers ---- */
-
-static bool header_name_valid(const char *s)
-{
-    if (*s == '\0')
-        return false;
-    for (; *s != '\0'; s++)
-        if (!((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') || (*s >= '0' && *s <= '9') ||
-              strchr("!#$%&'*+-.^_`|~", *s) != NULL))
-            return false;
-    return true;
-}
-
-static bool header_dropped(const char *name)
-{
-    static const char *const dropped[] = {
-        "host", "content-length", "transfer-encoding", "connection", "keep-alive",
-        "upgrade", "te", "trailer", "proxy-connection", "expect",
-    };
-    for (size_t i = 0; i < sizeof dropped / sizeof dropped[0]; i++)
-        if (strcasecmp(name, dropped[i]) == 0)
-            return true;
-    return false;
-}
-
-static int build_headers(struct mpic_dcv_http *c, char *why, size_t why_len)
-{
-    const struct mpic_strv *names = &c->p->http_header_names, *values = &c->p->http_header_values;
-    bool accept_given = false;
-    for (size_t i = 0; i < names->n && i < values->n; i++) {
-        const char *name = names->v[i], *value = values->v[i];
-        if (!header_name_valid(name)) {
-            snprintf(why, why_len, "http_headers: \"%.64s\" is not a valid header name", name);
-            return -1;
-        }
-        if (strpbrk(value, "\r\n") != NULL) {
-            snprintf(why, why_len, "http_headers: the value of %.64s contains CR or LF", name);
-            return -1;
-        }
-        if (header_dropped(name)) {
-            mpic_log(MPIC_LOG_DEBUG, "dcv_http_header_dropped", "name=%s", name);
-            continue;
-        }
-        if (strcasecmp(name, "accept") == 0)
-            accept_given = true;
-        size_t len = strlen(name) + strlen(value) + 3;
-        char *line = malloc(len);
-        if (line == NULL)
-            goto oom;
-        /* "Name;" is curl's way to send an empty value ("Name:" would remove it). */
-        if (*value == '\0')
-            snprintf(line, len, "%s;", name);
-        else
-            snprintf(line, len, "%s: %s", name, value);
-        struct curl_slist *l = curl_slist_append(c->headers, line);
-        free(line);
-        if (l == NULL)
-            goto oom;
-        c->headers = l;
-    }
-    if (!accept_given) {
-        struct curl_slist *l = curl_slist_append(c->headers, "Accept: */*");
-        if (l == NULL)
-            goto oom;
-        c->headers = l;
-    }
-    return 0;
-oom:
-    snprintf(why, why_len, "out of memory");
-    return -1;
+        mpic_dcv_http_finish(c, false, false, err_http, "GET %s did not complete within %u ms", c->url,
+                             c->ctx.timeout_ms);
 }
 
 /* ---- one hop ---- */
 
 static void resolve(struct mpic_dcv_http *c);
 static void on_done(CURL *easy, CURLcode rc, void *arg);
-
-static size_t on_body(char *data, size_t size, size_t nmemb, void *userp)
-{
-    struct mpic_dcv_http *c = userp;
-    size_t n = size * nmemb, room = c->body_max - c->body_len;
-    if (n > room) {
-        memcpy(c->body + c->body_len, data, room);
-        c->body_len += room;
-        c->body[c->body_len] = '\0';
-        c->truncated = true;
-        return 0;   /* enough: ends the transfer with CURLE_WRITE_ERROR */
-    }
-    memcpy(c->body + c->body_len, data, n);
-    c->body_len += n;
-    c->body[c->body_len] = '\0';
-    return n;
-}
-
-static bool is_ip_literal(const char *s)
-{
-    unsigned char buf[16];
-    return inet_pton(AF_INET, s, buf) == 1 || inet_pton(AF_INET6, s, buf) == 1;
-}
-
-static bool same_address(const char *a, const char *b)
-{
-    unsigned char x[16], y[16];
-    if (inet_pton(AF_INET, a, x) == 1)
-        return inet_pton(AF_INET, b, y) == 1 && memcmp(x, y, 4) == 0;
-    return inet_pton(AF_INET6, a, x) == 1 && inet_pton(AF_INET6, b, y) == 1 && memcmp(x, y, 16) == 0;
-}
-
-/* Validates the URL held by u and makes it the next hop: url, host, port.
- * A problem is reported as type (redirect:invalid for a Location, a
- * parameter error for the URL built from the request). */
-static int take_url(struct mpic_dcv_http *c, CURLU *u, const char *type)
-{
-    char *url = NULL, *scheme = NULL, *host = NULL, *port = NULL, *zone = NULL;
-    const char *bad = NULL;
-    char detail[300] = "";
-    curl_url_set(u, CURLUPART_FRAGMENT, NULL, 0);
-    curl_url_set(u, CURLUPART_USER, NULL, 0);       /* never send credentials from a Location */
-    curl_url_set(u, CURLUPART_PASSWORD, NULL, 0);
-    if (curl_url_get(u, CURLUPART_URL, &url, CURLU_NO_DEFAULT_PORT) != CURLUE_OK ||
-        curl_url_get(u, CURLUPART_SCHEME, &scheme, 0) != CURLUE_OK) {
-        bad = "cannot be parsed";
-        goto refuse;
-    }
-    if (strlen(url) > MAX_URL_LEN) {
-        bad = "is longer than 2000 bytes";
-        goto refuse;
-    }
-    if (strcmp(scheme, "http") != 0 && strcmp(scheme, "https") != 0) {
-        bad = "is neither http nor https";
-        goto refuse;
-    }
-    if (curl_url_get(u, CURLUPART_PORT, &port, CURLU_DEFAULT_PORT) != CURLUE_OK ||
-        (strcmp(port, "80") != 0 && strcmp(port, "443") != 0)) {
-        snprintf(detail, sizeof detail, "has port %s, not 80 or 443", port ? port : "?");
-        bad = detail;
-        goto refuse;
-    }
-    if (curl_url_get(u, CURLUPART_ZONEID, &zone, 0) == CURLUE_OK) {
-        bad = "has an IPv6 zone";
-        goto refuse;
-    }
-    if (curl_url_get(u, CURLUPART_HOST, &host, 0) != CURLUE_OK || host[0] == '\0') {
-        bad = "has no host";
-        goto refuse;
-    }
-    size_t hl = strlen(host);
-    if (host[0] == '[' && hl > 2 && host[hl - 1] == ']') {
-        memmove(host, host + 1, hl - 2);
-        host[hl - 2] = '\0';
-    } else if (hl > 1 && host[hl - 1] == '.') {
-        host[hl - 1] = '\0';
-    }
-    struct mpic_target ti;
-    struct mpic_error terr;
-    if (!is_ip_literal(host) && (mpic_target_parse(host, &ti, &terr) != 0 || ti.wildcard)) {
-        snprintf(detail, sizeof detail, "has an invalid host name \"%.200s\"", host);
-        bad = detail;
-        goto refuse;
-    }
-    for (size_t i = 0; i < c->n_seen; i++)
-        if (strcmp(c->seen[i], url) == 0) {
-            bad = "was already requested (redirect loop)";
-            goto refuse;
-        }
-    if ((c->seen[c->n_seen] = strdup(url)) == NULL) {
-        bad = "cannot be stored (out of memory)";
-        goto refuse;
-    }
-    c->n_seen++;
-    curl_free(c->url);
-    curl_free(c->host);
-    c->url = url;
-    c->host = host;
-    c->port = strcmp(port, "80") == 0 ? 80 : 443;
-    curl_free(scheme);
-    curl_free(port);
-    return 0;
-refuse:
-    finish(c, type == err_redirect, false, type, "%s %.600s %s", type == err_redirect ? "redirect to" : "URL",
-           url ? url : "(unparseable)", bad);
-    curl_free(url);
-    curl_free(scheme);
-    curl_free(host);
-    curl_free(port);
-    curl_free(zone);
-    return -1;
-}
 
 /* Connects to the address of family c->fam, if the SSRF guard allows it. */
 static void fetch(struct mpic_dcv_http *c)
@@ -453,16 +175,17 @@ static void fetch(struct mpic_dcv_http *c)
     const char *why = NULL;
     if (!c->ctx.allow_private_targets && mpic_addr_is_reserved(addr, &why)) {
         if (strcmp(addr, c->host) == 0)
-            finish(c, false, false, err_http, "refused to connect to %s (%s): reserved address for %s",
-                   addr, why ? why : "reserved", c->url);
+            mpic_dcv_http_finish(c, false, false, err_http, "refused to connect to %s (%s): reserved address for %s",
+                                 addr, why ? why : "reserved", c->url);
         else
-            finish(c, false, false, err_http, "refused to connect to %s (%s): address of %s for %s",
-                   addr, why ? why : "reserved", c->host, c->url);
+            mpic_dcv_http_finish(c, false, false, err_http, "refused to connect to %s (%s): address of %s for %s",
+                                 addr, why ? why : "reserved", c->host, c->url);
         return;
     }
     long left = remaining_ms(c);
     if (left <= 0) {
-        finish(c, false, false, err_http, "GET %s did not complete within %u ms", c->url, c->ctx.timeout_ms);
+        mpic_dcv_http_finish(c, false, false, err_http, "GET %s did not complete within %u ms", c->url,
+                             c->ctx.timeout_ms);
         return;
     }
     char pin[INET6_ADDRSTRLEN + 16];
@@ -470,7 +193,7 @@ static void fetch(struct mpic_dcv_http *c)
     c->connect_to = curl_slist_append(NULL, pin);
     c->easy = curl_easy_init();
     if (c->connect_to == NULL || c->easy == NULL) {
-        finish(c, false, false, err_http, "out of memory");
+        mpic_dcv_http_finish(c, false, false, err_http, "out of memory");
         return;
     }
     c->body_len = 0;
@@ -495,59 +218,43 @@ static void fetch(struct mpic_dcv_http *c)
     curl_easy_setopt(e, CURLOPT_SSL_VERIFYHOST, 0L);
     curl_easy_setopt(e, CURLOPT_USERAGENT, USER_AGENT);
     curl_easy_setopt(e, CURLOPT_HTTPHEADER, c->headers);
-    curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, on_body);
+    curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, mpic_dcv_http_on_body);
     curl_easy_setopt(e, CURLOPT_WRITEDATA, c);
     curl_easy_setopt(e, CURLOPT_ERRORBUFFER, c->curl_error);
     struct mpic_error err;
     char q[256];
     mpic_log(MPIC_LOG_DEBUG, "dcv_http_get", "url=%s addr=%s", mpic_log_quote(c->url, q, sizeof q), addr);
     if (mpic_curl_loop_add(c->ctx.curl, e, on_done, c, &err) != 0)
-        finish(c, false, false, err_http, "%s", err.msg);
-}
-
-/* The final value of the Location header without surrounding whitespace
- * (curl 7.88 leaves the CR of an empty value), malloc'd; NULL when absent. */
-static char *location_of(CURL *easy)
-{
-    struct curl_header *h = NULL;
-    if (curl_easy_header(easy, "Location", 0, CURLH_HEADER, -1, &h) != CURLHE_OK)
-        return NULL;
-    size_t last = h->amount - 1;
-    if (last > 0 && curl_easy_header(easy, "Location", last, CURLH_HEADER, -1, &h) != CURLHE_OK)
-        return NULL;
-    const char *v = h->value;
-    while (*v == ' ' || *v == '\t' || *v == '\r' || *v == '\n')
-        v++;
-    size_t n = strlen(v);
-    while (n > 0 && (v[n - 1] == ' ' || v[n - 1] == '\t' || v[n - 1] == '\r' || v[n - 1] == '\n'))
-        n--;
-    return strndup(v, n);
+        mpic_dcv_http_finish(c, false, false, err_http, "%s", err.msg);
 }
 
 static void follow(struct mpic_dcv_http *c, CURL *easy, long status)
 {
-    char *loc = location_of(easy);
+    char *loc = mpic_dcv_http_location_of(easy);
     if (loc == NULL || *loc == '\0') {
         free(loc);
-        finish(c, true, false, err_redirect, "%ld from %s without a Location", status, c->url);
+        mpic_dcv_http_finish(c, true, false, mpic_dcv_http_err_redirect, "%ld from %s without a Location", status,
+                             c->url);
         return;
     }
     if (c->n_seen > MAX_REDIRECTS) {
         free(loc);
-        finish(c, true, false, err_redirect, "more than %d redirects (last from %s)", MAX_REDIRECTS, c->url);
+        mpic_dcv_http_finish(c, true, false, mpic_dcv_http_err_redirect, "more than %d redirects (last from %s)",
+                             MAX_REDIRECTS, c->url);
         return;
     }
     CURLU *u = curl_url();
     if (u == NULL || curl_url_set(u, CURLUPART_URL, c->url, 0) != CURLUE_OK ||
         curl_url_set(u, CURLUPART_URL, loc, CURLU_URLENCODE) != CURLUE_OK) {
         curl_url_cleanup(u);
-        finish(c, true, false, err_redirect, "Location \"%.300s\" from %s cannot be parsed", loc, c->url);
+        mpic_dcv_http_finish(c, true, false, mpic_dcv_http_err_redirect,
+                             "Location \"%.300s\" from %s cannot be parsed", loc, c->url);
         free(loc);
         return;
     }
     free(loc);
     json_t *entry = mpic_http_history_entry_json(status, c->url);
-    int rc = take_url(c, u, err_redirect);
+    int rc = mpic_dcv_http_take_url(c, u, mpic_dcv_http_err_redirect);
     curl_url_cleanup(u);
     if (rc != 0) {
         json_decref(entry);
@@ -565,8 +272,8 @@ static void evaluate(struct mpic_dcv_http *c)
     long s = c->response_status;
     bool http01 = p->method == MPIC_DCV_ACME_HTTP_01;
     if (http01 ? s != 200 : (s < 200 || s > 299)) {
-        finish(c, true, false, err_http, "GET %s answered %ld, %s is required", c->url, s,
-               http01 ? "200" : "a 2xx status");
+        mpic_dcv_http_finish(c, true, false, err_http, "GET %s answered %ld, %s is required", c->url, s,
+                             http01 ? "200" : "a 2xx status");
         return;
     }
     if (http01) {
@@ -574,27 +281,28 @@ static void evaluate(struct mpic_dcv_http *c)
          * longer body that happens to equal it proves nothing (Boulder refuses
          * an oversized body too). */
         if (c->truncated) {
-            finish(c, true, false, err_http, "GET %s answered a body longer than %zu bytes; it must be the key "
-                   "authorization alone", c->url, c->body_max);
+            mpic_dcv_http_finish(c, true, false, err_http,
+                                 "GET %s answered a body longer than %zu bytes; it must be the key "
+                                 "authorization alone", c->url, c->body_max);
             return;
         }
-        finish(c, true, mpic_dcv_http01_match(c->body, c->body_len, p->key_authorization), NULL, NULL);
+        mpic_dcv_http_finish(c, true, mpic_dcv_http01_match(c->body, c->body_len, p->key_authorization), NULL, NULL);
         return;
     }
     if (!mpic_dcv_value_match(c->body, p->challenge_value, false, p->require_exact_case)) {
-        finish(c, true, false, NULL, NULL);
+        mpic_dcv_http_finish(c, true, false, NULL, NULL);
         return;
     }
     if (p->match_regex == NULL) {
-        finish(c, true, true, NULL, NULL);
+        mpic_dcv_http_finish(c, true, true, NULL, NULL);
         return;
     }
     char why[256] = "";
     int r = mpic_dcv_regex_match(p->match_regex, c->body, c->body_len, why, sizeof why);
     if (r < 0)
-        finish(c, false, false, err_param, "%s", why);
+        mpic_dcv_http_finish(c, false, false, err_param, "%s", why);
     else
-        finish(c, true, r == 1, NULL, NULL);
+        mpic_dcv_http_finish(c, true, r == 1, NULL, NULL);
 }
 
 static void on_done(CURL *easy, CURLcode rc, void *arg)
@@ -609,18 +317,18 @@ static void on_done(CURL *easy, CURLcode rc, void *arg)
             return;
         }
         if (rc == CURLE_OPERATION_TIMEDOUT)
-            finish(c, false, false, err_http, "GET %s (%s) did not complete within %u ms", c->url,
-                   c->addr[c->fam], c->ctx.timeout_ms);
+            mpic_dcv_http_finish(c, false, false, err_http, "GET %s (%s) did not complete within %u ms", c->url,
+                                 c->addr[c->fam], c->ctx.timeout_ms);
         else
-            finish(c, false, false, err_http, "GET %s (%s): %s", c->url, c->addr[c->fam],
-               c->curl_error[0] ? c->curl_error : curl_easy_strerror(rc));
+            mpic_dcv_http_finish(c, false, false, err_http, "GET %s (%s): %s", c->url, c->addr[c->fam],
+                                 c->curl_error[0] ? c->curl_error : curl_easy_strerror(rc));
         return;
     }
     char *ip = NULL;
     if (curl_easy_getinfo(easy, CURLINFO_PRIMARY_IP, &ip) != CURLE_OK || ip == NULL ||
-        !same_address(ip, c->addr[c->fam])) {
-        finish(c, false, false, err_http, "GET %s went to %s instead of the resolved %s", c->url,
-               ip ? ip : "an unknown address", c->addr[c->fam]);
+        !mpic_dcv_http_same_address(ip, c->addr[c->fam])) {
+        mpic_dcv_http_finish(c, false, false, err_http, "GET %s went to %s instead of the resolved %s", c->url,
+                             ip ? ip : "an unknown address", c->addr[c->fam]);
         return;
     }
     free(c->response_url);
@@ -633,11 +341,11 @@ static void on_done(CURL *easy, CURLcode rc, void *arg)
         follow(c, easy, status);
         return;
     }
-    char *loc = status >= 300 && status <= 399 ? location_of(easy) : NULL;
+    char *loc = status >= 300 && status <= 399 ? mpic_dcv_http_location_of(easy) : NULL;
     if (loc != NULL) {
         free(loc);
-        finish(c, true, false, err_redirect, "%ld from %s is not an allowed redirect (301, 302, 307, 308)",
-               status, c->url);
+        mpic_dcv_http_finish(c, true, false, mpic_dcv_http_err_redirect,
+                             "%ld from %s is not an allowed redirect (301, 302, 307, 308)", status, c->url);
         return;
     }
     evaluate(c);
@@ -652,11 +360,11 @@ static void addresses_known(struct mpic_dcv_http *c)
     else if (c->addr[FAM_V6][0] != '\0')
         c->fam = FAM_V6;
     else if (c->lookup_error[FAM_V4][0] != '\0' || c->lookup_error[FAM_V6][0] != '\0') {
-        finish(c, false, false, err_lookup, "%s",
-               c->lookup_error[FAM_V4][0] ? c->lookup_error[FAM_V4] : c->lookup_error[FAM_V6]);
+        mpic_dcv_http_finish(c, false, false, err_lookup, "%s",
+                             c->lookup_error[FAM_V4][0] ? c->lookup_error[FAM_V4] : c->lookup_error[FAM_V6]);
         return;
     } else {
-        finish(c, false, false, err_lookup, "%s has no A or AAAA records", c->host);
+        mpic_dcv_http_finish(c, false, false, err_lookup, "%s has no A or AAAA records", c->host);
         return;
     }
     fetch(c);
@@ -730,46 +438,15 @@ static void resolve(struct mpic_dcv_http *c)
     struct mpic_error err;
     c->query[FAM_V4] = mpic_resolver_query(c->ctx.resolver, c->host, LDNS_RR_TYPE_A, on_a, c, &err);
     if (c->query[FAM_V4] == NULL) {
-        finish(c, false, false, err_lookup, "A lookup of %s: %s", c->host, err.msg);
+        mpic_dcv_http_finish(c, false, false, err_lookup, "A lookup of %s: %s", c->host, err.msg);
         return;
     }
     c->query[FAM_V6] = mpic_resolver_query(c->ctx.resolver, c->host, LDNS_RR_TYPE_AAAA, on_aaaa, c, &err);
     if (c->query[FAM_V6] == NULL)
-        finish(c, false, false, err_lookup, "AAAA lookup of %s: %s", c->host, err.msg);
+        mpic_dcv_http_finish(c, false, false, err_lookup, "AAAA lookup of %s: %s", c->host, err.msg);
 }
 
 /* ---- start / cancel ---- */
-
-/* The URL of the challenge: http://<target>/.well-known/acme-challenge/<token>
- * or <scheme>://<target>/.well-known/pki-validation/<path>. */
-static CURLU *challenge_url(const char *target, const struct mpic_target *ti, const struct mpic_dcv_params *p)
-{
-    bool http01 = p->method == MPIC_DCV_ACME_HTTP_01;
-    const char *tail = http01 ? p->token : p->http_token_path;
-    if (tail == NULL)
-        return NULL;
-    size_t len = strlen(target) + strlen(tail) + 40;
-    char *host = malloc(len), *path = malloc(len);
-    CURLU *u = curl_url();
-    if (host == NULL || path == NULL || u == NULL)
-        goto fail;
-    snprintf(host, len, ti->kind == MPIC_TARGET_IPV6 ? "[%s]" : "%s", target);
-    while (*tail == '/')
-        tail++;
-    snprintf(path, len, "/.well-known/%s/%s", http01 ? "acme-challenge" : "pki-validation", tail);
-    if (curl_url_set(u, CURLUPART_SCHEME, !http01 && p->url_scheme_https ? "https" : "http", 0) != CURLUE_OK ||
-        curl_url_set(u, CURLUPART_HOST, host, 0) != CURLUE_OK ||
-        curl_url_set(u, CURLUPART_PATH, path, CURLU_URLENCODE) != CURLUE_OK)
-        goto fail;
-    free(host);
-    free(path);
-    return u;
-fail:
-    curl_url_cleanup(u);
-    free(host);
-    free(path);
-    return NULL;
-}
 
 struct mpic_dcv_http *mpic_dcv_http_start(const struct mpic_dcv_ctx *ctx, const char *target,
                                           const struct mpic_target *ti, const struct mpic_dcv_params *p,
@@ -813,15 +490,15 @@ struct mpic_dcv_http *mpic_dcv_http_start(const struct mpic_dcv_ctx *ctx, const 
     char why[256];
     CURLU *u = NULL;
     if (p->method != MPIC_DCV_ACME_HTTP_01 && p->method != MPIC_DCV_WEBSITE_CHANGE) {
-        finish(c, false, false, err_param, "%s is not an HTTP method", mpic_dcv_method_name(p->method));
+        mpic_dcv_http_finish(c, false, false, err_param, "%s is not an HTTP method", mpic_dcv_method_name(p->method));
     } else if (ti->wildcard) {
-        finish(c, false, false, err_param, "%s cannot validate the wildcard target %s",
-               mpic_dcv_method_name(p->method), target);
-    } else if (build_headers(c, why, sizeof why) != 0) {
-        finish(c, false, false, err_param, "%s", why);
-    } else if ((u = challenge_url(target, ti, p)) == NULL) {
-        finish(c, false, false, err_param, "cannot build the challenge URL for %s", target);
-    } else if (take_url(c, u, err_param) == 0) {
+        mpic_dcv_http_finish(c, false, false, err_param, "%s cannot validate the wildcard target %s",
+                             mpic_dcv_method_name(p->method), target);
+    } else if (mpic_dcv_http_build_headers(c, why, sizeof why) != 0) {
+        mpic_dcv_http_finish(c, false, false, err_param, "%s", why);
+    } else if ((u = mpic_dcv_http_challenge_url(target, ti, p)) == NULL) {
+        mpic_dcv_http_finish(c, false, false, err_param, "cannot build the challenge URL for %s", target);
+    } else if (mpic_dcv_http_take_url(c, u, err_param) == 0) {
         resolve(c);
     }
     curl_url_cleanup(u);

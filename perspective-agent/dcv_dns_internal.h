@@ -1,0 +1,62 @@
+/* What dcv_dns.c and dcv_dns_observe.c share: the state of one DNS DCV
+ * check and the two steps the lifecycle hands to the observing side (what to
+ * ask, and what an answer's records show). Private to the agent's DNS check;
+ * the public interface is dcv_check.h. */
+#ifndef MPIC_DCV_DNS_INTERNAL_H
+#define MPIC_DCV_DNS_INTERNAL_H
+
+#include <ldns/ldns.h>
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "caa.h"
+#include "dcv_check.h"
+#include "dnsanswer.h"
+#include "insecure_proof.h"
+
+/* A DNS name has at most 127 labels. */
+#define MAX_LEVELS 128
+
+struct lookup {
+    struct mpic_dcv_dns *check;
+    char *name;                     /* query name, lower case, no trailing dot */
+    struct mpic_dns_query *query;   /* NULL once answered or cancelled */
+    struct mpic_dns_rrset rrset;    /* kept when answered */
+    int rcode;                      /* -1 until a response arrived */
+    int ad;                         /* -1 until a response arrived */
+    char error[400];                /* why the lookup is MPIC_CAA_LEVEL_ERROR */
+};
+
+struct mpic_dcv_dns {
+    mpic_dcv_cb cb;
+    void *arg;
+    const struct mpic_dcv_params *p;   /* the caller's; valid until cb or cancel */
+    enum mpic_dcv_method method;
+    bool wildcard;
+    ldns_rr_type qtype;
+    bool climb;                        /* contact-*-caa */
+    char *label;                       /* what the messages name: the target as sent */
+    size_t n;
+    struct lookup *lookups;
+    enum mpic_caa_level *status;
+    unsigned timeout_ms;
+    struct mpic_resolver *resolver;
+    enum mpic_dnssec_mode dnssec;
+    struct mpic_insecure_proof *proof; /* "require": while the deciding answers are proven */
+    struct lookup *decided;            /* with proof: the lookup to report */
+    size_t relevant;                   /* with proof: lookups[0..relevant) are judged */
+    struct event *deadline;            /* the check's budget */
+    struct event *early;               /* a parameter error, reported from the loop */
+    char early_msg[512];
+};
+
+/* Works out qtype and the name(s) to ask. Returns 0, or -1 with a parameter
+ * problem in msg (reported through the callback). names: at least 1 slot. */
+int mpic_dcv_dns_plan(struct mpic_dcv_dns *c, const char *target, const struct mpic_target *ti, char **names,
+                      size_t *n_names, char *msg, size_t msg_len);
+
+/* Adds rr's presentation to seen and says whether it corroborates. -1 when
+ * the record cannot be read (fails the lookup closed) or memory ran out. */
+int mpic_dcv_dns_observe(struct mpic_dcv_dns *c, const ldns_rr *rr, struct mpic_strv *seen, bool *match);
+
+#endif
