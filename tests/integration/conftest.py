@@ -188,9 +188,9 @@ def _down(state):
         pass
 
 
-def start_cluster(port, lab_ip, agents=None):
-    """Bring a cluster up in a fresh state directory; on failure bring it down and raise
-    (an error, never a skip: a missing build must be seen)."""
+def start_cluster(port, lab_ip, agents=None, *extra):
+    """Bring a cluster up in a fresh state directory (extra: more local-cluster.sh options); on
+    failure bring it down and raise (an error, never a skip: a missing build must be seen)."""
     if not CLUSTER_SCRIPT.exists():
         raise RuntimeError(f"{CLUSTER_SCRIPT} does not exist yet")
     state = pathlib.Path(tempfile.mkdtemp(prefix=f"mpic-it-{port}-"))
@@ -198,6 +198,7 @@ def start_cluster(port, lab_ip, agents=None):
             "--lab-ip", lab_ip, "--build", str(build_dir())]
     if agents is not None:
         args += ["--agents", str(agents)]
+    args += list(extra)
     try:
         p = _run(args, UP_TIMEOUT_S)
     except subprocess.TimeoutExpired as e:
@@ -242,14 +243,19 @@ def stop_cluster(cluster, keep):
     assert not reports, "sanitizer reports in daemon logs:\n" + "\n\n".join(reports)
 
 
-@pytest.fixture(scope="session")
-def cluster(request):
-    c = start_cluster(18080, "127.0.60.1")
+def cluster_lifetime(request, port, lab_ip, agents=None, *extra):
+    """Body of a cluster fixture: up, yield it, down; state kept when a test failed meanwhile."""
+    c = start_cluster(port, lab_ip, agents, *extra)
     failed_before = request.session.testsfailed
     try:
         yield c
     finally:
         stop_cluster(c, keep=request.session.testsfailed > failed_before)
+
+
+@pytest.fixture(scope="session")
+def cluster(request):
+    yield from cluster_lifetime(request, 18080, "127.0.60.1")
 
 
 def port_open(host, port, timeout=0.5):

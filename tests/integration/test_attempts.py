@@ -9,7 +9,7 @@ import signal
 
 import pytest
 
-from conftest import AGENT_RIR, MAX_ATTEMPTS_CAP, describe, start_cluster, stop_cluster
+from conftest import AGENT_RIR, MAX_ATTEMPTS_CAP, cluster_lifetime, describe
 
 REMOTE_CHECK = "mpic_error:coordinator:remote_check"
 ANSWER_WITHIN_S = 15
@@ -18,12 +18,7 @@ FOUR = {"perspective_count": 4, "quorum_count": 3}
 
 @pytest.fixture(scope="module")
 def cluster(request):
-    c = start_cluster(18380, "127.0.63.1", agents=10)
-    failed_before = request.session.testsfailed
-    try:
-        yield c
-    finally:
-        stop_cluster(c, keep=request.session.testsfailed > failed_before)
+    yield from cluster_lifetime(request, 18380, "127.0.63.1", 10)
 
 
 def codes(cohort):

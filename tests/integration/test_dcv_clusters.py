@@ -12,7 +12,6 @@ quorum when perspectives see different DNS values.
 Every 200 body goes through Cluster.mpic(), which validates it against spec/openapi.yaml.
 """
 import json
-import os
 import pathlib
 import shutil
 import subprocess
@@ -20,7 +19,7 @@ import tempfile
 
 import pytest
 
-from conftest import CLUSTER_SCRIPT, REPO, Cluster, build_dir, describe, sanitizer_reports
+from conftest import REPO, cluster_lifetime, describe
 
 H = "LoqXcYV8q5ONbJQxbmR7SCTNo3tiAXDfowyjxAjEuX0"
 ALT_VALUE = "a-value-only-the-alt-lab-serves"
@@ -31,34 +30,6 @@ ALT_LAB_IP = "127.0.65.2"
 def _run(args, timeout=120):
     return subprocess.run(args, cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
                           timeout=timeout, stdin=subprocess.DEVNULL)
-
-
-def _down(state):
-    _run(["bash", str(CLUSTER_SCRIPT), "down", "--state", str(state)], timeout=60)
-
-
-def _cluster(request, port, lab_ip, *extra):
-    state = pathlib.Path(tempfile.mkdtemp(prefix=f"mpic-dcv-{port}-"))
-    args = ["bash", str(CLUSTER_SCRIPT), "up", "--state", str(state), "--port", str(port),
-            "--lab-ip", lab_ip, "--build", str(build_dir()), *extra]
-    p = _run(args)
-    if p.returncode != 0:
-        _down(state)
-        raise RuntimeError(f"{' '.join(args)} exited {p.returncode}:\n{p.stdout}")
-    agents = int(extra[extra.index("--agents") + 1]) if "--agents" in extra else 6
-    c = Cluster(state, port, lab_ip, agents)
-    c.up_output = p.stdout
-    failed_before = request.session.testsfailed
-    try:
-        yield c
-    finally:
-        _down(state)
-        reports = sanitizer_reports(state)
-        if reports or request.session.testsfailed > failed_before or os.environ.get("MPIC_KEEP_STATE"):
-            print(f"\ncluster state (logs) kept in {state}")
-        else:
-            shutil.rmtree(state, ignore_errors=True)
-        assert not reports, "sanitizer reports in daemon logs:\n" + "\n\n".join(reports)
 
 
 def dcv(cluster, target, method, **params):
@@ -75,7 +46,7 @@ def responses(r):
 
 @pytest.fixture(scope="module")
 def ssrf(request):
-    yield from _cluster(request, 18480, "127.0.64.1", "--agents", "4", "--no-private-targets")
+    yield from cluster_lifetime(request, 18480, "127.0.64.1", 4, "--no-private-targets")
 
 
 def test_no_private_targets_option_reaches_the_agents(ssrf):
@@ -155,12 +126,12 @@ def alt_lab(request):
 
 @pytest.fixture(scope="module")
 def split2(request, alt_lab):
-    yield from _cluster(request, 18500, "127.0.65.1", "--split-resolver", alt_lab)
+    yield from cluster_lifetime(request, 18500, "127.0.65.1", None, "--split-resolver", alt_lab)
 
 
 @pytest.fixture(scope="module")
 def split3(request, alt_lab):
-    yield from _cluster(request, 18520, "127.0.66.1", "--split-resolver", alt_lab, "--split-count", "3")
+    yield from cluster_lifetime(request, 18520, "127.0.66.1", None, "--split-resolver", alt_lab, "--split-count", "3")
 
 
 def split_codes(cluster, n):

@@ -9,16 +9,12 @@ indeterminate.test fails outside every trust anchor. Every 200 body goes through
 Cluster.mpic(), which validates it against spec/openapi.yaml.
 """
 import json
-import os
-import pathlib
 import re
-import shutil
 import subprocess
-import tempfile
 
 import pytest
 
-from conftest import CLUSTER_SCRIPT, REPO, Cluster, build_dir, describe, sanitizer_reports
+from conftest import build_dir, cluster_lifetime, describe
 
 LOOKUP = "mpic_error:caa_checker:lookup"
 PERMITTED = "mpic_error:caa_checker:lookup_failure_permitted"
@@ -27,48 +23,14 @@ BROKEN = "broken.insecure.example.test"
 BOGUS_ZONES = ["bogus.test", "expired.test", "nosig.test"]
 
 
-def _up(port, lab_ip, *extra):
-    state = pathlib.Path(tempfile.mkdtemp(prefix=f"mpic-dnssec-{port}-"))
-    args = ["bash", str(CLUSTER_SCRIPT), "up", "--state", str(state), "--port", str(port),
-            "--lab-ip", lab_ip, "--build", str(build_dir()), *extra]
-    p = subprocess.run(args, cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-                       timeout=120, stdin=subprocess.DEVNULL)
-    if p.returncode != 0:
-        _down(state)
-        raise RuntimeError(f"{' '.join(args)} exited {p.returncode}:\n{p.stdout}")
-    agents = int(extra[extra.index("--agents") + 1]) if "--agents" in extra else 6
-    return Cluster(state, port, lab_ip, agents)
-
-
-def _down(state):
-    subprocess.run(["bash", str(CLUSTER_SCRIPT), "down", "--state", str(state)], cwd=REPO,
-                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, timeout=60,
-                   stdin=subprocess.DEVNULL)
-
-
-def _cluster(request, port, lab_ip, *extra):
-    c = _up(port, lab_ip, *extra)
-    failed_before = request.session.testsfailed
-    try:
-        yield c
-    finally:
-        _down(c.state)
-        reports = sanitizer_reports(c.state)
-        if reports or request.session.testsfailed > failed_before or os.environ.get("MPIC_KEEP_STATE"):
-            print(f"\ncluster state (logs) kept in {c.state}")
-        else:
-            shutil.rmtree(c.state, ignore_errors=True)
-        assert not reports, "sanitizer reports in daemon logs:\n" + "\n\n".join(reports)
-
-
 @pytest.fixture(scope="module")
 def validating(request):
-    yield from _cluster(request, 18380, "127.0.62.1")
+    yield from cluster_lifetime(request, 18380, "127.0.62.1")
 
 
 @pytest.fixture(scope="module")
 def requiring(request):
-    yield from _cluster(request, 18390, "127.0.62.2", "--agents", "4", "--dnssec", "require")
+    yield from cluster_lifetime(request, 18390, "127.0.62.2", 4, "--dnssec", "require")
 
 
 def responses(r):

@@ -10,8 +10,8 @@ import json
 
 import pytest
 
-from conftest import describe
-from test_dcv_clusters import H, _cluster, alt_lab_at
+from conftest import cluster_lifetime, describe
+from test_dcv_clusters import H, alt_lab_at
 
 ALT_LAB_IP = "127.0.68.2"
 
@@ -23,7 +23,7 @@ def alt_resolver():
 
 @pytest.fixture(scope="module")
 def primary_cluster(request, alt_resolver):
-    yield from _cluster(request, 18540, "127.0.67.1", "--primary", "--require-primary",
+    yield from cluster_lifetime(request, 18540, "127.0.67.1", None, "--primary", "--require-primary",
                         "--primary-resolver", alt_resolver)
 
 
