@@ -5,6 +5,7 @@
  * secret reference is not echoed either (it may be a secret pasted in by
  * mistake). */
 #include "config_internal.h"
+#include "tls.h"
 
 #include <errno.h>
 #include <limits.h>
@@ -151,28 +152,19 @@ int mpic_cfg_check_cert_and_key(struct loader *ld, const char *parent, const cha
         goto out;
     }
     if (cn != NULL) {
-        char show[SHOW_LEN], want[SHOW_LEN];
-        X509_NAME *subj = X509_get_subject_name(x);
-        int idx = subj != NULL ? X509_NAME_get_index_by_NID(subj, NID_commonName, -1) : -1;
-        if (idx < 0) {
-            mpic_cfg_fail(ld, kp_cert, "certificate has no subject CN; it must be %s \"%s\"", cn_key, SHOW(cn, want));
-            goto out;
-        }
-        unsigned char *utf8 = NULL;
-        ASN1_STRING *data = X509_NAME_ENTRY_get_data(X509_NAME_get_entry(subj, idx));
-        int len = ASN1_STRING_to_UTF8(&utf8, data);
-        if (len < 0) {
+        /* The same reading of the CN as the orchestrator's identity check (tls.c). */
+        char show[SHOW_LEN], want[SHOW_LEN], got[256];
+        if (mpic_tls_cert_cn(x, got, sizeof got) != 0) {
             ERR_clear_error();
-            mpic_cfg_fail(ld, kp_cert, "certificate subject CN is unreadable");
+            mpic_cfg_fail(ld, kp_cert, "certificate has no single readable subject CN; it must be %s \"%s\"", cn_key,
+                          SHOW(cn, want));
             goto out;
         }
-        bool same = (size_t)len == strlen(cn) && memcmp(utf8, cn, (size_t)len) == 0;
-        if (!same)
-            mpic_cfg_fail(ld, kp_cert, "certificate subject CN \"%s\" does not equal %s \"%s\"",
-                          SHOW((const char *)utf8, show), cn_key, SHOW(cn, want));
-        OPENSSL_free(utf8);
-        if (!same)
+        if (strcmp(got, cn) != 0) {
+            mpic_cfg_fail(ld, kp_cert, "certificate subject CN \"%s\" does not equal %s \"%s\"", SHOW(got, show),
+                          cn_key, SHOW(cn, want));
             goto out;
+        }
     }
     rc = 0;
 out:

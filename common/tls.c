@@ -1,7 +1,6 @@
 #include "tls.h"
 
 #include <openssl/err.h>
-#include <openssl/pem.h>
 #include <openssl/x509.h>
 #include <stdio.h>
 #include <string.h>
@@ -72,20 +71,4 @@ int mpic_tls_cert_cn(X509 *cert, char *buf, size_t len)
     }
     OPENSSL_free(utf8);
     return rc;
-}
-
-int mpic_tls_cert_file_cn(const char *path, char *buf, size_t len, struct mpic_error *err)
-{
-    FILE *f = fopen(path, "r");
-    if (f == NULL)
-        return mpic_error_set(err, "%s: cannot open certificate", path);
-    X509 *cert = PEM_read_X509(f, NULL, NULL, NULL);
-    fclose(f);
-    if (cert == NULL)
-        return mpic_error_set(err, "%s: not a PEM certificate", path);
-    int rc = mpic_tls_cert_cn(cert, buf, len);
-    X509_free(cert);
-    if (rc != 0)
-        return mpic_error_set(err, "%s: certificate has no single subject CN", path);
-    return 0;
 }

@@ -15,9 +15,8 @@
  * by that CA is mandatory (handshakes without one fail). */
 SSL_CTX *mpic_tls_server_ctx(const char *cert, const char *key, const char *client_ca, struct mpic_error *err);
 
-/* Subject CN of cert into buf; -1 when absent or not representable. */
+/* Subject CN of cert into buf; -1 when absent, repeated or not representable. */
 int mpic_tls_cert_cn(X509 *cert, char *buf, size_t len);
-int mpic_tls_cert_file_cn(const char *path, char *buf, size_t len, struct mpic_error *err);
 
 /* The first OpenSSL error queued, as text ("" when none); clears the queue. */
 const char *mpic_tls_last_error(char *buf, size_t len);
