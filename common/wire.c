@@ -365,12 +365,7 @@ int mpic_agent_request_parse(const char *body, size_t len, struct mpic_request *
 
 json_t *mpic_error_list_json(const char *type, const char *message)
 {
-    json_t *e = json_object();
-    json_object_set_new(e, "error_type", json_string(type));
-    json_object_set_new(e, "error_message", json_string(message));
-    json_t *a = json_array();
-    json_array_append_new(a, e);
-    return a;
+    return mpic_error_list_append(NULL, type, message);
 }
 
 json_t *mpic_caa_details_json(int record_present, const char *found_at, const struct mpic_strv *records)

@@ -168,7 +168,8 @@ static void start_attempt(struct mpic_job *j)
     json_t *msg = mpic_agent_request_json(&j->req, doms);
     char *body = mpic_json_dump(msg);
     json_decref(msg);
-    unsigned timeout = oc->perspective_timeout_ms < remaining_ms(j) ? oc->perspective_timeout_ms : remaining_ms(j);
+    unsigned left = remaining_ms(j);
+    unsigned timeout = oc->perspective_timeout_ms < left ? oc->perspective_timeout_ms : left;
     j->pending = j->n_slots;
     for (unsigned i = 0; i < j->n_slots; i++) {
         struct slot *s = &j->slots[i];
