@@ -1,10 +1,11 @@
-/* Open MPIC v3.5 wire model. Key order matters to clients that compare
+/* Open MPIC 3.9.0 wire model. Key order matters to clients that compare
  * bodies, so every object is built key by key in the order of the contract
  * (jansson keeps insertion order); nothing from the client is echoed without
  * being validated and rebuilt first. */
 #include "wire.h"
 
 #include <ctype.h>
+#include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -184,6 +185,13 @@ static void resolve_orchestration(const struct mpic_request *r, const struct mpi
     long long attempts = !r->has_max_attempts || r->max_attempts <= 0 ? 1 : r->max_attempts;
     if (attempts > (long long)lim->max_attempts_cap)
         attempts = (long long)lim->max_attempts_cap;
+    /* Naming a cohort asks for exactly that one attempt, whatever max_attempts says (spec 3.7). Whether
+     * the cohort exists is known only once the cohorts are built for this target and count. */
+    bool cohort = r->has_cohort_for_single_attempt && r->cohort_for_single_attempt >= 1;
+    orch->cohort = !cohort ? 0 : r->cohort_for_single_attempt > UINT_MAX ? UINT_MAX
+                                                                      : (unsigned)r->cohort_for_single_attempt;
+    if (cohort)
+        attempts = 1;
     orch->perspective_count = count_ok ? (unsigned)count : 0;
     orch->quorum_count = quorum > 0 && quorum <= count ? (unsigned)quorum : 0;
     orch->max_attempts = (unsigned)attempts;
@@ -257,6 +265,12 @@ int mpic_request_parse(const char *body, size_t len, const struct mpic_request_l
         counts_typed &= opt_int(op, "quorum_count", "invalid-quorum-count", &out->has_quorum_count,
                                 &out->quorum_count, issues);
         opt_int(op, "max_attempts", "invalid-max-attempts", &out->has_max_attempts, &out->max_attempts, issues);
+        if (opt_int(op, "cohort_for_single_attempt", "invalid-cohort-for-single-attempt",
+                    &out->has_cohort_for_single_attempt, &out->cohort_for_single_attempt, issues) &&
+            out->has_cohort_for_single_attempt && out->cohort_for_single_attempt < 1)
+            mpic_issue_add(issues, "invalid-cohort-for-single-attempt",
+                           "orchestration_parameters.cohort_for_single_attempt must be 1 or more (cohorts are"
+                           " numbered from 1)");
     }
     resolve_orchestration(out, lim, counts_typed, orch, issues);
     parse_trace(root, out, issues);
@@ -587,6 +601,10 @@ json_t *mpic_response_json(const struct mpic_response_fields *f)
         json_object_set_new(req_orch, "perspective_count", int_or_null(r->has_perspective_count, r->perspective_count));
         json_object_set_new(req_orch, "quorum_count", int_or_null(r->has_quorum_count, r->quorum_count));
         json_object_set_new(req_orch, "max_attempts", int_or_null(r->has_max_attempts, r->max_attempts));
+        /* The 1.3.0 reference echoes three keys; the spec 3.7 servers add this one. Written only when the
+         * client sent it, so that a 1.3.0 client's echo keeps exactly its keys. */
+        if (r->has_cohort_for_single_attempt)
+            json_object_set_new(req_orch, "cohort_for_single_attempt", json_integer(r->cohort_for_single_attempt));
     }
     json_object_set_new(j, "request_orchestration_parameters", req_orch);
     json_t *act = json_object();

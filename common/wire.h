@@ -1,4 +1,4 @@
-/* The Open MPIC v3.5 wire model (open-mpic-api.md) and the internal
+/* The Open MPIC 3.9.0 wire model (open-mpic-api.md) and the internal
  * orchestrator<->agent messages, on jansson. Parsing validates and collects
  * every problem; writers emit the exact key set and key order. */
 #ifndef MPIC_WIRE_H
@@ -34,8 +34,8 @@ struct mpic_request {
     struct mpic_target target_info;
     bool has_orchestration;       /* orchestration_parameters was an object */
     /* orchestration_parameters exactly as sent (echoed back), each only when has_* */
-    bool has_perspective_count, has_quorum_count, has_max_attempts;
-    long long perspective_count, quorum_count, max_attempts;
+    bool has_perspective_count, has_quorum_count, has_max_attempts, has_cohort_for_single_attempt;
+    long long perspective_count, quorum_count, max_attempts, cohort_for_single_attempt;
     char *trace_identifier;       /* NULL when absent or null */
     struct mpic_caa_params caa;
     bool has_dcv;                 /* dcv_check_parameters parsed (check_type "dcv") */
@@ -52,6 +52,7 @@ struct mpic_request_limits {
 /* The orchestration a valid request resolves to. */
 struct mpic_orchestration {
     unsigned perspective_count, quorum_count, max_attempts;
+    unsigned cohort;   /* spec 3.7 cohort_for_single_attempt (1-based); 0 = cycle through the cohorts */
 };
 
 /* Parses a client request body. On success returns 0 with *out filled and

@@ -3,7 +3,6 @@
  * filled in, and the strict reading of agents' DCV details. */
 #define PCRE2_CODE_UNIT_WIDTH 8
 
-#include <arpa/inet.h>
 #include <ctype.h>
 #include <pcre2.h>
 #include <stdio.h>
@@ -99,9 +98,11 @@ static bool token_chars(const char *s)   /* base64url: cannot leave the challeng
     return true;
 }
 
+/* Relative to /.well-known/pki-validation/; a leading '/' is accepted (the
+ * reference's suites send "/x") and dropped when the URL is built. */
 static bool token_path_ok(const char *s)
 {
-    if (strstr(s, "..") != NULL || s[0] == '/')
+    if (strstr(s, "..") != NULL)
         return false;
     for (; *s; s++)
         if (!(isalnum((unsigned char)*s) || strchr("-_.~/", *s) != NULL))
@@ -254,14 +255,8 @@ static void check_target(const struct mpic_request *r, json_t *issues)
     if (!both && ip != ip_method)
         mpic_issue_add(issues, "invalid-domain", "%s needs %s target", mpic_dcv_method_name(m),
                        ip_method ? "an IP address" : "a domain name");
-    if (m == MPIC_DCV_IP_ADDRESS && p->challenge_value != NULL) {
-        unsigned char buf[16];
-        int af = p->dns_record_type == MPIC_RR_AAAA ? AF_INET6 : AF_INET;
-        if (inet_pton(af, p->challenge_value, buf) != 1)
-            mpic_issue_add(issues, "invalid-dcv-parameter", "dcv_check_parameters.challenge_value must be an %s"
-                           " address for dns_record_type %s", af == AF_INET6 ? "IPv6" : "IPv4",
-                           mpic_dcv_rrtype_name(p->dns_record_type));
-    }
+    /* An ip-address challenge_value that is no address of dns_record_type is not refused here: the
+     * reference answers it as a check that ran and failed (200, is_valid false), and so do the agents. */
 }
 
 void mpic_wire_parse_dcv(json_t *root, struct mpic_request *r, json_t *issues)
@@ -315,7 +310,14 @@ void mpic_wire_parse_dcv(json_t *root, struct mpic_request *r, json_t *issues)
     p->require_exact_match = takes(m, K_EXACT_MATCH) ? get_bool(obj, "require_exact_match", false, issues) : false;
     if (takes(m, K_RRTYPE))
         parse_rrtype(obj, p, issues);
-    if (takes(m, K_PREFIX) && (p->dns_name_prefix = get_string(obj, m, K_PREFIX, issues)) != NULL &&
+    /* Spec 3.9: case matters only in TXT data; CNAME targets and CAA values are compared without case
+     * whatever the client asked, and the echo says so, as the reference's does. */
+    if (m == MPIC_DCV_DNS_CHANGE && p->dns_record_type != MPIC_RR_TXT)
+        p->require_exact_case = false;
+    /* An empty prefix means none: the reference's suites send "" for the record at the target itself. */
+    const char *prefix = json_string_value(mpic_wire_field(obj, "dns_name_prefix"));
+    bool empty_prefix = prefix != NULL && *prefix == '\0';
+    if (takes(m, K_PREFIX) && !empty_prefix && (p->dns_name_prefix = get_string(obj, m, K_PREFIX, issues)) != NULL &&
         !prefix_ok(p->dns_name_prefix))
         mpic_issue_add(issues, "invalid-dcv-parameter",
                        "dcv_check_parameters.dns_name_prefix must be DNS labels (letters, digits, '-', '_')");

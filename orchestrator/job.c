@@ -163,7 +163,8 @@ static void start_attempt(struct mpic_job *j)
 {
     const struct mpic_orchestrator_config *oc = &j->env.cfg->orchestrator;
     unsigned count = j->orch.perspective_count;
-    const size_t *cohort = j->cohorts + (size_t)(j->attempt % j->n_cohorts) * count;
+    size_t k = j->orch.cohort != 0 ? j->orch.cohort - 1 : j->attempt % j->n_cohorts;   /* checked by the caller */
+    const size_t *cohort = j->cohorts + k * count;
     const struct mpic_strv *doms = j->req.caa.domains.v ? &j->req.caa.domains : &j->env.cfg->caa_issuer_domains;
     json_t *msg = mpic_agent_request_json(&j->req, doms);
     char *body = mpic_json_dump(msg);
@@ -268,7 +269,7 @@ static void finish_attempt(struct mpic_job *j)
     struct mpic_response_fields f = {
         .mpic_completed = q.mpic_completed,
         .request = &j->req,
-        .actual = { count, j->orch.quorum_count, j->attempt + 1 },
+        .actual = { count, j->orch.quorum_count, j->attempt + 1, j->orch.cohort },
         .is_valid = q.is_valid,
         .perspectives = attempt_entries(j),
         .previous_attempts = j->previous,

@@ -140,6 +140,16 @@ static void handle_mpic(struct orchestrator *o, struct evhttp_request *req)
         reject(req, issues);
         return;
     }
+    if (orch.cohort > n_cohorts) {
+        free(cohorts);
+        mpic_request_free(&r);
+        mpic_issue_add(issues, "invalid-cohort-for-single-attempt",
+                       "cohort_for_single_attempt %u: this server forms %zu cohort%s of %u perspectives for this"
+                       " target (numbered from 1)", orch.cohort, n_cohorts, n_cohorts == 1 ? "" : "s",
+                       orch.perspective_count);
+        reject(req, issues);
+        return;
+    }
     json_decref(issues);
     struct pending *p = calloc(1, sizeof *p);
     struct mpic_job_env env = { &o->cfg, o->base, o->dispatch, o->audit };

@@ -315,7 +315,14 @@ static void on_deadline(evutil_socket_t fd, short what, void *arg)
 static void on_early(evutil_socket_t fd, short what, void *arg)
 {
     struct mpic_dcv_dns *c = arg;
-    fail_with(c, parameter_error, c->early_msg, mpic_dcv_dns_details_json(c->method, NULL, -1, -1, NULL, NULL));
+    if (!c->early_completed) {
+        fail_with(c, parameter_error, c->early_msg, mpic_dcv_dns_details_json(c->method, NULL, -1, -1, NULL, NULL));
+        return;
+    }
+    struct mpic_dcv_outcome o = { .completed = true, .passed = false };
+    o.errors = mpic_error_list_append(NULL, parameter_error, c->early_msg);
+    o.details = mpic_dcv_dns_details_json(c->method, NULL, -1, -1, NULL, NULL);
+    deliver(c, &o);
 }
 
 struct mpic_dcv_dns *mpic_dcv_dns_start(const struct mpic_dcv_ctx *ctx, const char *target,
@@ -343,8 +350,10 @@ struct mpic_dcv_dns *mpic_dcv_dns_start(const struct mpic_dcv_ctx *ctx, const ch
 
     char *names[MAX_LEVELS];
     size_t n_names = 0;
-    if (mpic_dcv_dns_plan(c, target, ti, names, &n_names, c->early_msg, sizeof c->early_msg) < 0) {
+    int planned = mpic_dcv_dns_plan(c, target, ti, names, &n_names, c->early_msg, sizeof c->early_msg);
+    if (planned < 0) {
         struct timeval now = { 0, 0 };
+        c->early_completed = planned == -2;
         c->early = evtimer_new(ctx->base, on_early, c);
         if (c->early == NULL || evtimer_add(c->early, &now) < 0) {
             mpic_error_set(err, "DNS DCV check for %s: cannot schedule", target);

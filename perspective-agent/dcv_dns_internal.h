@@ -48,10 +48,14 @@ struct mpic_dcv_dns {
     struct event *deadline;            /* the check's budget */
     struct event *early;               /* a parameter error, reported from the loop */
     char early_msg[512];
+    bool early_completed;              /* the check is decided without a lookup: completed, not passed */
 };
 
 /* Works out qtype and the name(s) to ask. Returns 0, or -1 with a parameter
- * problem in msg (reported through the callback). names: at least 1 slot. */
+ * problem in msg (reported through the callback), or -2 when the parameters
+ * can never match (an ip-address value that is no address of the record
+ * type): a completed check that did not pass, as the reference answers it,
+ * with msg naming the value. names: at least 1 slot. */
 int mpic_dcv_dns_plan(struct mpic_dcv_dns *c, const char *target, const struct mpic_target *ti, char **names,
                       size_t *n_names, char *msg, size_t msg_len);
 

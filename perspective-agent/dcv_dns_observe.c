@@ -438,7 +438,12 @@ int mpic_dcv_dns_plan(struct mpic_dcv_dns *c, const char *target, const struct m
         bool v4 = inet_pton(AF_INET, p->challenge_value, a) == 1;
         if (!v4 && inet_pton(AF_INET6, p->challenge_value, a) != 1) {
             snprintf(msg, msg_len, "%s: challenge_value \"%s\" is not an IP address", mname, p->challenge_value);
-            return -1;
+            return -2;
+        }
+        if ((p->dns_record_type == MPIC_RR_A && !v4) || (p->dns_record_type == MPIC_RR_AAAA && v4)) {
+            snprintf(msg, msg_len, "%s: challenge_value \"%s\" is not an %s address, so no %s record can hold it",
+                     mname, p->challenge_value, v4 ? "IPv6" : "IPv4", mpic_dcv_rrtype_name(p->dns_record_type));
+            return -2;
         }
         if (p->dns_record_type == MPIC_RR_A)
             c->qtype = LDNS_RR_TYPE_A;

@@ -90,8 +90,10 @@ def assert_key_order(body):
         _order(body["actual_orchestration_parameters"], ACTUAL_PARAMS_KEY_ORDER,
                "actual_orchestration_parameters")
     if isinstance(body.get("request_orchestration_parameters"), dict):
-        _order(body["request_orchestration_parameters"], REQUEST_PARAMS_KEY_ORDER,
-               "request_orchestration_parameters")
+        echoed = body["request_orchestration_parameters"]
+        # spec 3.7's cohort_for_single_attempt follows the 1.3.0 keys, only when the request sent it
+        extra = ["cohort_for_single_attempt"] if "cohort_for_single_attempt" in echoed else []
+        _order(echoed, REQUEST_PARAMS_KEY_ORDER + extra, "request_orchestration_parameters")
     if isinstance(body.get("caa_check_parameters"), dict):
         _order(body["caa_check_parameters"], CAA_PARAMS_KEY_ORDER, "caa_check_parameters")
     cohorts = [("perspectives", body.get("perspectives") or [])]

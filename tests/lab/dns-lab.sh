@@ -90,7 +90,9 @@ mkdir -p "$D"/knot/zones "$D"/knot/db "$D"/knot/run "$D"/unbound
 
 AUTH=$IP@5300
 SIGNED="example.test deny.test"
-UNSIGNED="other.test many.test 113.0.203.in-addr.arpa 8.b.d.0.1.0.0.2.ip6.arpa"
+# The last three: names the Open MPIC reference's public suites ask about (test_upstream_forms.py).
+UNSIGNED="other.test many.test 113.0.203.in-addr.arpa 8.b.d.0.1.0.0.2.ip6.arpa caatestsuite.com open-mpic.org
+          integration-testing.open-mpic.org"
 PRESIGNED="bogus.test expired.test nosig.test"   # signed here by ldns-signzone, then broken
 CHILDREN="insecure.example.test"                 # reached by delegation only: no stub-zone
 LAB_ZONES="$SIGNED $UNSIGNED $PRESIGNED"
@@ -98,6 +100,9 @@ FAILING="rcode2:5310:servfail rcode5:5311:refused silent:5312:silent"
 # Extra stub-zones to the failing servers: NAME:PORT. indeterminate.test is outside every
 # trust anchor (Indeterminate), broken.insecure.example.test below a proven-Insecure cut.
 FAILING_STUBS="broken.insecure.example.test:5310 indeterminate.test:5310"
+# The caatestsuite names whose lookups must fail (their IPv6-only and broken-DNSSEC servers, offline).
+FAILING_STUBS+=" ipv6only.caatestsuite.com:5310 servfail.caatestsuite-dnssec.com:5310"
+FAILING_STUBS+=" refused.caatestsuite-dnssec.com:5311 blackhole.caatestsuite-dnssec.com:5312"
 
 # On any failure below, stop whatever already started and show why.
 # shellcheck disable=SC2154  # rc is assigned inside the trap
@@ -112,7 +117,8 @@ template() {
         -e "s/@CLOSED_IP@/$CLOSED_IP/g" -e "s/@QUORUM_VALUE@/$QUORUM_VALUE/g" "$1"
 }
 Z=$D/knot/zones
-for z in example.test other.test deny.test 113.0.203.in-addr.arpa 8.b.d.0.1.0.0.2.ip6.arpa $CHILDREN; do
+for z in example.test other.test deny.test 113.0.203.in-addr.arpa 8.b.d.0.1.0.0.2.ip6.arpa caatestsuite.com \
+         open-mpic.org integration-testing.open-mpic.org $CHILDREN; do
     template "$HERE/zones/$z.zone" > "$Z/$z.zone"
     if grep -q '@[A-Z_]*@' "$Z/$z.zone"; then echo "$0: $z.zone: unknown placeholder left" >&2; exit 1; fi
 done
@@ -217,6 +223,8 @@ server:
     infra-cache-max-rtt: 1000         # give up on the silent server after ~2 s, not ~17 s
 UNB
     for z in $LAB_ZONES; do printf '    local-zone: "%s." transparent\n' "$z"; done
+    # CAA tree climbing from the open-mpic.org names ends at "org", which has no CAA on the Internet.
+    printf '    local-zone: "org." static\n    local-data: "org. 60 IN SOA a.lab.invalid. b.lab.invalid. 1 60 60 60 60"\n'
     for f in $FAILING_STUBS; do printf '    local-zone: "%s." transparent\n' "${f%:*}"; done
     printf 'remote-control:\n    control-enable: no\n'
     for z in $LAB_ZONES; do printf 'stub-zone:\n    name: "%s."\n    stub-addr: %s\n' "$z" "$AUTH"; done

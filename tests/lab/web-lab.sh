@@ -155,6 +155,14 @@ $(count_locations)
             if (\$scheme = http) { return 404; }
             return 200 "https page: ChallengeValue-456\n";
         }
+        # integration-testing.open-mpic.org's redirects (open-mpic-integration-webroot's site file), for
+        # test_upstream_forms.py; the pages they lead to are in webroot/ (copied from that repository).
+        location = /.well-known/acme-challenge/evaGxfADs6pSRb2LAv9IZf17Dt3juxGJ-PCt92wr-oB { return 302 http://\$host/redirect-target; }
+        location = /.well-known/acme-challenge/evaGxfADs6pSRb2LAv9IZf17Dt3juxGJ-PCt92wr-oC { return 302 http://\$host:8080/redirect-target; }
+        location = /.well-known/pki-validation/validation-doc-redirect.txt { return 302 http://\$host/redirect-target-website-change; }
+        location = /.well-known/pki-validation/validation-doc-bad-port-redirect.txt { return 302 http://\$host:8080/redirect-target-website-change; }
+        location = /.well-known/pki-validation/validation-long-redirect.txt { return 302 http://\$host/redirect-target-1; }
+$(for k in $(seq 1 11); do printf '        location = /redirect-target-%d { return 302 http://$host/redirect-target-%d; }\n' "$k" $((k + 1)); done)
         location = /.well-known/pki-validation/status-202.txt { return 202 "accepted: ChallengeValue-123\n"; }
         location = /.well-known/pki-validation/status-500.txt { return 500 "error page: ChallengeValue-123\n"; }
     }

@@ -86,6 +86,50 @@ static void request_quorum_defaults_follow_count(void **state)
     json_decref(issues);
 }
 
+/* Spec 3.7: a named cohort means one attempt; it is echoed only when sent. */
+static void request_cohort_for_single_attempt(void **state)
+{
+    struct mpic_request r;
+    struct mpic_orchestration o;
+    int rc;
+    json_t *issues = parse("{\"domain_or_ip_target\":\"example.com\",\"orchestration_parameters\":"
+                           "{\"max_attempts\":3,\"cohort_for_single_attempt\":2}}", &rc, &r, &o);
+    assert_int_equal(rc, 0);
+    assert_int_equal(o.cohort, 2);
+    assert_int_equal(o.max_attempts, 1);
+    struct mpic_response_fields f = { .request = &r, .actual = { 6, 4, 1, 2 }, .perspectives = json_array() };
+    json_t *resp = mpic_response_json(&f);
+    char *text = mpic_json_dump(json_object_get(resp, "request_orchestration_parameters"));
+    assert_string_equal(text, "{\"perspective_count\":null,\"quorum_count\":null,\"max_attempts\":3,"
+                              "\"cohort_for_single_attempt\":2}");
+    free(text);
+    json_decref(resp);
+    mpic_request_free(&r);
+    json_decref(issues);
+
+    issues = parse("{\"domain_or_ip_target\":\"example.com\",\"orchestration_parameters\":"
+                   "{\"max_attempts\":3,\"cohort_for_single_attempt\":null}}", &rc, &r, &o);
+    assert_int_equal(rc, 0);
+    assert_int_equal(o.cohort, 0);
+    assert_int_equal(o.max_attempts, 3);
+    f.request = &r;
+    f.perspectives = json_array();
+    resp = mpic_response_json(&f);
+    assert_null(json_object_get(json_object_get(resp, "request_orchestration_parameters"), "cohort_for_single_attempt"));
+    json_decref(resp);
+    mpic_request_free(&r);
+    json_decref(issues);
+
+    expect_rejected("{\"domain_or_ip_target\":\"example.com\",\"orchestration_parameters\":"
+                    "{\"cohort_for_single_attempt\":0}}", "invalid-cohort-for-single-attempt");
+    expect_rejected("{\"domain_or_ip_target\":\"example.com\",\"orchestration_parameters\":"
+                    "{\"cohort_for_single_attempt\":-1}}", "invalid-cohort-for-single-attempt");
+    expect_rejected("{\"domain_or_ip_target\":\"example.com\",\"orchestration_parameters\":"
+                    "{\"cohort_for_single_attempt\":1.5}}", "invalid-cohort-for-single-attempt");
+    expect_rejected("{\"domain_or_ip_target\":\"example.com\",\"orchestration_parameters\":"
+                    "{\"cohort_for_single_attempt\":\"1\"}}", "invalid-cohort-for-single-attempt");
+}
+
 static void request_unknown_keys_ignored(void **state)
 {
     struct mpic_request r;
@@ -219,7 +263,7 @@ static void response_matches_golden_bytes(void **state)
     json_array_append_new(ps, caa_entry("eu-west-1", false, false, 1736247778402104999LL,
                                         "mpic_error:coordinator:remote_check",
                                         "perspective eu-west-1 could not be reached", -1, NULL, NULL));
-    struct mpic_response_fields f = { .mpic_completed = true, .request = &r, .actual = { 2, 1, 1 },
+    struct mpic_response_fields f = { .mpic_completed = true, .request = &r, .actual = { 2, 1, 1, 0 },
                                       .is_valid = true, .perspectives = ps, .previous_attempts = NULL };
     json_t *resp = mpic_response_json(&f);
     char *text = mpic_json_dump(resp);
@@ -240,7 +284,7 @@ static void response_minimal_nulls_written_out(void **state)
     assert_true(r.target_info.wildcard);
     json_t *prev = json_array();
     json_array_append_new(prev, json_array());
-    struct mpic_response_fields f = { .mpic_completed = true, .request = &r, .actual = { 2, 1, 2 },
+    struct mpic_response_fields f = { .mpic_completed = true, .request = &r, .actual = { 2, 1, 2, 0 },
                                       .is_valid = false, .perspectives = json_array(), .previous_attempts = prev };
     json_t *resp = mpic_response_json(&f);
     char *text = mpic_json_dump(resp);
@@ -343,6 +387,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(request_minimal_gets_defaults),
         cmocka_unit_test(request_quorum_defaults_follow_count),
+        cmocka_unit_test(request_cohort_for_single_attempt),
         cmocka_unit_test(request_unknown_keys_ignored),
         cmocka_unit_test(request_lists_every_problem),
         cmocka_unit_test(request_rejections),

@@ -12,6 +12,7 @@
 
 #include "golden.h"
 #include "wire.h"
+#include "wire_internal.h"
 
 static const struct mpic_request_limits limits = { 6, 4, 3 };
 
@@ -93,12 +94,71 @@ static void dcv_rejections_name_each_problem(void **state)
     expect("example.com", "{\"validation_method\":\"reverse-address-lookup\",\"challenge_value\":\"h.example\"}",
            "invalid-domain");
     expect("127.0.0.2", "{\"validation_method\":\"acme-dns-01\",\"key_authorization_hash\":\"x\"}", "invalid-domain");
-    expect("example.com", "{\"validation_method\":\"ip-address\",\"challenge_value\":\"1.2.3\",\"dns_record_type\":\"A\"}",
-           "invalid-dcv-parameter");
     expect("example.com", "{\"validation_method\":\"website-change\",\"http_token_path\":\"p\",\"challenge_value\":\"v\","
            "\"url_scheme\":\"ftp\"}", "invalid-dcv-parameter");
     expect("example.com", "{\"validation_method\":\"dns-persistent\",\"issuer_domain_names\":[],"
            "\"expected_account_uri\":\"u\"}", "invalid-dcv-parameter");
+}
+
+/* Request forms of the reference's public suites that it accepts (upstream forms). */
+static void dcv_reference_suite_forms_accepted(void **state)
+{
+    struct mpic_request r;
+    json_t *issues;
+    /* An empty dns_name_prefix means the record at the target itself. */
+    assert_int_equal(parse("example.com", "{\"validation_method\":\"dns-change\",\"challenge_value\":\"v\","
+                           "\"dns_record_type\":\"TXT\",\"dns_name_prefix\":\"\"}", &r, &issues), 0);
+    assert_null(r.dcv.dns_name_prefix);
+    mpic_request_free(&r);
+    json_decref(issues);
+    expect("example.com", "{\"validation_method\":\"website-change\",\"http_token_path\":\"/\",\"challenge_value\":\"t\"}",
+           NULL);
+    expect("example.com", "{\"validation_method\":\"website-change\",\"http_token_path\":\"/a/b.txt\","
+           "\"challenge_value\":\"t\"}", NULL);
+    expect("example.com", "{\"validation_method\":\"website-change\",\"http_token_path\":\"/../b.txt\","
+           "\"challenge_value\":\"t\"}", "invalid-dcv-parameter");
+    /* An ip-address value that no record of the type can hold is a failed check at the agents, not a 400. */
+    expect("example.com", "{\"validation_method\":\"ip-address\",\"challenge_value\":\"1.2.3.4\",\"dns_record_type\":\"AAAA\"}",
+           NULL);
+    expect("example.com", "{\"validation_method\":\"ip-address\",\"challenge_value\":\"2001:4860:4860:0:0:0:0:0:8889\","
+           "\"dns_record_type\":\"AAAA\"}", NULL);
+    expect("example.com", "{\"validation_method\":\"ip-address\",\"challenge_value\":\"1.2.3\",\"dns_record_type\":\"A\"}",
+           NULL);
+    /* What pydantic's model_dump() writes: every optional key, null when unset. */
+    expect("example.com", "{\"validation_method\":\"website-change\",\"require_exact_case\":true,"
+           "\"challenge_value\":\"t\",\"http_token_path\":\"p\",\"url_scheme\":\"http\",\"http_headers\":null,"
+           "\"match_regex\":null}", NULL);
+    expect("example.com", "{\"validation_method\":\"acme-dns-01\",\"require_exact_case\":true,"
+           "\"key_authorization_hash\":\"h\",\"dns_record_type\":\"TXT\",\"dns_name_prefix\":\"_acme-challenge\"}", NULL);
+}
+
+/* Spec 3.9: require_exact_case defaults to true; dns-change compares CNAME and CAA values without case. */
+static void dcv_require_exact_case_rules(void **state)
+{
+    static const struct { const char *params; bool want; } cases[] = {
+        { "{\"validation_method\":\"website-change\",\"http_token_path\":\"p\",\"challenge_value\":\"v\"}", true },
+        { "{\"validation_method\":\"website-change\",\"http_token_path\":\"p\",\"challenge_value\":\"v\","
+          "\"require_exact_case\":false}", false },
+        { "{\"validation_method\":\"dns-change\",\"challenge_value\":\"v\",\"dns_record_type\":\"TXT\"}", true },
+        { "{\"validation_method\":\"dns-change\",\"challenge_value\":\"v\",\"dns_record_type\":\"TXT\","
+          "\"require_exact_case\":false}", false },
+        { "{\"validation_method\":\"dns-change\",\"challenge_value\":\"v\",\"dns_record_type\":\"CNAME\","
+          "\"require_exact_case\":true}", false },
+        { "{\"validation_method\":\"dns-change\",\"challenge_value\":\"v\",\"dns_record_type\":\"CAA\"}", false },
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        struct mpic_request r;
+        json_t *issues;
+        assert_int_equal(parse("example.com", cases[i].params, &r, &issues), 0);
+        assert_int_equal(r.dcv.require_exact_case, cases[i].want);
+        json_t *echo = mpic_wire_dcv_params_json(&r.dcv);
+        assert_int_equal(json_is_true(json_object_get(echo, "require_exact_case")), cases[i].want);
+        json_decref(echo);
+        mpic_request_free(&r);
+        json_decref(issues);
+    }
+    expect("example.com", "{\"validation_method\":\"dns-change\",\"challenge_value\":\"v\",\"dns_record_type\":\"TXT\","
+           "\"require_exact_case\":\"no\"}", "invalid-dcv-parameter");
 }
 
 static void dcv_match_regex_that_cannot_compile_is_400(void **state)
@@ -137,7 +197,7 @@ static void dcv_response_matches_golden_bytes(void **state)
                                                                     "_pki.example.com", NULL));
     json_t *ps = json_array();
     json_array_append_new(ps, mpic_perspective_json("us-east-1", cr));
-    struct mpic_response_fields f = { .mpic_completed = true, .request = &r, .actual = { 4, 3, 1 },
+    struct mpic_response_fields f = { .mpic_completed = true, .request = &r, .actual = { 4, 3, 1, 0 },
                                       .is_valid = true, .perspectives = ps };
     json_t *resp = mpic_response_json(&f);
     char *text = mpic_json_dump(resp);
@@ -198,6 +258,8 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(dcv_every_method_accepted_with_its_required_parameters),
         cmocka_unit_test(dcv_rejections_name_each_problem),
+        cmocka_unit_test(dcv_reference_suite_forms_accepted),
+        cmocka_unit_test(dcv_require_exact_case_rules),
         cmocka_unit_test(dcv_match_regex_that_cannot_compile_is_400),
         cmocka_unit_test(dcv_all_problems_listed_at_once),
         cmocka_unit_test(dcv_response_matches_golden_bytes),
