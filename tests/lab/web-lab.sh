@@ -77,13 +77,13 @@ openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 7 -su
     -keyout "$D/nginx/web.key" -out "$D/nginx/web.crt" 2> "$D/openssl.log" \
     || { cat "$D/openssl.log" >&2; exit 1; }
 
-# /lab/count/K answers with K-1 further redirects before the challenge file: redir-10 makes
-# exactly 10 redirects in all (the most a checker follows), redir-11 one too many.
+# /lab/count/K answers with K-1 further redirects before the challenge file: redir-20 makes
+# exactly 20 redirects in all (the most a checker follows, as the reference does), redir-21 one too many.
 # shellcheck disable=SC2016  # $host is nginx's variable, not ours
 count_locations() {
     local k
     printf '        location = /lab/count/1 { return 301 http://$host/.well-known/acme-challenge/lab-token-ok; }\n'
-    for k in $(seq 2 10); do
+    for k in $(seq 2 20); do
         printf '        location = /lab/count/%d { return 301 http://$host/lab/count/%d; }\n' "$k" $((k - 1))
     done
 }
@@ -132,8 +132,8 @@ http {
         location = /.well-known/acme-challenge/redir-8080 { return 302 http://\$host:8080/.well-known/acme-challenge/lab-token-ok; }
         location = /.well-known/acme-challenge/redir-ftp { return 302 ftp://\$host/.well-known/acme-challenge/lab-token-ok; }
         location = /.well-known/acme-challenge/redir-https { return 301 https://\$host/.well-known/acme-challenge/lab-token-ok; }
-        location = /.well-known/acme-challenge/redir-10 { return 301 http://\$host/lab/count/9; }
-        location = /.well-known/acme-challenge/redir-11 { return 301 http://\$host/lab/count/10; }
+        location = /.well-known/acme-challenge/redir-20 { return 301 http://\$host/lab/count/19; }
+        location = /.well-known/acme-challenge/redir-21 { return 301 http://\$host/lab/count/20; }
 $(count_locations)
         location = /.well-known/acme-challenge/redir-loop { return 302 http://\$host/lab/loop/a; }
         location = /lab/loop/a { return 302 http://\$host/lab/loop/b; }
