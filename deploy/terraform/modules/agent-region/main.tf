@@ -1,6 +1,8 @@
 # One perspective agent in one region: a small dual-stack VPC with a public subnet and no NAT
 # gateway, one Debian 12 instance with an Elastic IP, a security group that admits only the
-# orchestrators, and DNS records CODE.ZONE (the name the agent's certificate carries).
+# orchestrators, and the DNS name CODE.ZONE (the name the agent's certificate carries). IPv6
+# serves the agent's own checks of IPv6-only targets; the orchestrators reach it over IPv4 (the
+# addresses its security group lists), so the name has no AAAA record.
 
 locals {
   name = "${var.common.name}-agent-${var.code}"
@@ -179,12 +181,4 @@ resource "aws_route53_record" "a" {
   type    = "A"
   ttl     = 300
   records = [aws_eip.agent.public_ip]
-}
-
-resource "aws_route53_record" "aaaa" {
-  zone_id = var.common.zone_id
-  name    = "${var.code}.${var.common.dns_zone_name}"
-  type    = "AAAA"
-  ttl     = 300
-  records = aws_instance.agent.ipv6_addresses
 }

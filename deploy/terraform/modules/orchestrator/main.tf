@@ -1,7 +1,8 @@
 # The orchestrator replicas in public subnets (one per availability zone, round robin), each
 # with an Elastic IP: their egress addresses are fixed, so every agent's security group can
-# list them. A network load balancer passes TLS through to them (the orchestrator holds the
-# API's certificate, so keys never sit in the load balancer).
+# list them (IPv4 only, so no connection leaves from an address the agents do not know).
+# A network load balancer passes TLS through to them (the orchestrator holds the API's
+# certificate, so keys never sit in the load balancer).
 
 locals {
   zones = slice(data.aws_availability_zones.available.names, 0, min(3, length(data.aws_availability_zones.available.names)))
@@ -21,11 +22,10 @@ data "aws_availability_zones" "available" {
 }
 
 resource "aws_vpc" "this" {
-  cidr_block                       = "10.65.0.0/24"
-  assign_generated_ipv6_cidr_block = true
-  enable_dns_support               = true
-  enable_dns_hostnames             = true
-  tags                             = { Name = "${var.name}-orchestrator" }
+  cidr_block           = "10.65.0.0/24"
+  enable_dns_support   = true
+  enable_dns_hostnames = true
+  tags                 = { Name = "${var.name}-orchestrator" }
 }
 
 resource "aws_internet_gateway" "this" {
@@ -34,13 +34,11 @@ resource "aws_internet_gateway" "this" {
 }
 
 resource "aws_subnet" "public" {
-  count                           = length(local.zones)
-  vpc_id                          = aws_vpc.this.id
-  availability_zone               = local.zones[count.index]
-  cidr_block                      = cidrsubnet(aws_vpc.this.cidr_block, 2, count.index)
-  ipv6_cidr_block                 = cidrsubnet(aws_vpc.this.ipv6_cidr_block, 8, count.index)
-  assign_ipv6_address_on_creation = true
-  tags                            = { Name = "${var.name}-orchestrator-${local.zones[count.index]}" }
+  count             = length(local.zones)
+  vpc_id            = aws_vpc.this.id
+  availability_zone = local.zones[count.index]
+  cidr_block        = cidrsubnet(aws_vpc.this.cidr_block, 2, count.index)
+  tags              = { Name = "${var.name}-orchestrator-${local.zones[count.index]}" }
 }
 
 resource "aws_route_table" "public" {
@@ -48,10 +46,6 @@ resource "aws_route_table" "public" {
   route {
     cidr_block = "0.0.0.0/0"
     gateway_id = aws_internet_gateway.this.id
-  }
-  route {
-    ipv6_cidr_block = "::/0"
-    gateway_id      = aws_internet_gateway.this.id
   }
   tags = { Name = "${var.name}-orchestrator" }
 }
