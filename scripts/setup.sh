@@ -20,9 +20,11 @@ done
 PKGS="build-essential cmake pkg-config libevent-dev libldns-dev libjansson-dev libssl-dev
       libcurl4-openssl-dev libcmocka-dev libpcre2-dev openssl curl ca-certificates knot knot-dnsutils unbound
       ldnsutils nginx-light python3 iproute2"
-# Tests: sanitizers and fuzzing with clang, integration tests in Python.
+# Tests: sanitizers and fuzzing with clang, integration tests in Python, the offline
+# Terraform check (tests/deploy/tfcheck) with Debian's Go and HashiCorp HCL sources.
 [ "$TEST_DEPS" = 1 ] && PKGS="$PKGS clang libclang-rt-14-dev python3-pytest python3-pytest-timeout
-      python3-requests python3-jsonschema python3-yaml python3-dnspython bind9-dnsutils"
+      python3-requests python3-jsonschema python3-yaml python3-dnspython bind9-dnsutils
+      golang-go golang-github-hashicorp-hcl-v2-dev"
 
 missing=()
 for p in $PKGS; do

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Every test of mpic: installs what is missing, then
-#  1. gcc build with -Werror, unit tests (cmocka via ctest);
+#  1. gcc build with -Werror, unit tests (cmocka via ctest), the offline deploy/terraform check;
 #  2. clang build with AddressSanitizer + UndefinedBehaviorSanitizer: unit tests,
 #     then the integration tests (real DNS lab, agents and orchestrator on loopback);
 #  3. a bounded libFuzzer run of each parser fuzzer.
@@ -24,6 +24,9 @@ echo "== gcc build (-Werror) and unit tests"
 cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
 cmake --build build -j"$JOBS"
 ctest --test-dir build --output-on-failure
+
+echo "== deploy/terraform (offline: HCL format and consistency, rendered configurations pass -t)"
+tests/deploy/check-terraform.sh build
 
 echo "== clang build with ASan + UBSan"
 cmake -S . -B build-asan -DCMAKE_C_COMPILER=clang -DCMAKE_BUILD_TYPE=Debug -DMPIC_SANITIZE=ON -DMPIC_FUZZ=ON >/dev/null
