@@ -5,11 +5,9 @@ behaviours: refused under cabf-br, refused by a build without them, listed by mp
 
 Own cluster: port 18600, DNS lab 127.0.69.1 (web lab 127.0.69.11..19)."""
 import json
-import pathlib
 import subprocess
 
 import pytest
-import requests
 
 from conftest import CLUSTER_SCRIPT, REPO, build_dir, cluster_lifetime, describe
 
