@@ -194,6 +194,23 @@ static int parse_audit_log(struct loader *ld, json_t *obj, struct mpic_orchestra
     return 0;
 }
 
+/* "policy" of the orchestrator and of the agent; cabf-br when absent. */
+static int opt_policy(struct loader *ld, json_t *obj, const char *parent, enum mpic_policy_profile *out)
+{
+    char kp[KEYPATH_LEN], show[SHOW_LEN];
+    const char *s = NULL;
+    json_t *v = json_object_get(obj, "policy");
+    *out = MPIC_PROFILE_CABF_BR;
+    if (v == NULL)
+        return 0;
+    mpic_cfg_keypath_key(kp, parent, "policy");
+    if (mpic_cfg_want_string(ld, v, kp, &s) < 0)
+        return -1;
+    if (mpic_policy_profile_parse(s, out) != 0)
+        return mpic_cfg_fail(ld, kp, "unknown policy \"%s\" (expected cabf-br or open-mpic-reference)", SHOW(s, show));
+    return 0;
+}
+
 static int parse_orchestrator(struct loader *ld, json_t *obj, struct mpic_config *cfg)
 {
     static const char *const keys[] = { "listen", "tls", "api_keys", "cohort_secret", "agent_tls",
@@ -256,16 +273,8 @@ static int parse_orchestrator(struct loader *ld, json_t *obj, struct mpic_config
 
     if (parse_audit_log(ld, obj, o) < 0)
         return -1;
-    o->policy = MPIC_PROFILE_CABF_BR;
-    if ((v = json_object_get(obj, "policy")) != NULL) {
-        const char *s = NULL;
-        char show[SHOW_LEN];
-        if (mpic_cfg_want_string(ld, v, "orchestrator.policy", &s) < 0)
-            return -1;
-        if (mpic_policy_profile_parse(s, &o->policy) != 0)
-            return mpic_cfg_fail(ld, "orchestrator.policy",
-                                 "unknown policy \"%s\" (expected cabf-br or open-mpic-reference)", SHOW(s, show));
-    }
+    if (opt_policy(ld, obj, P, &o->policy) < 0)
+        return -1;
     if (mpic_cfg_parse_primary(ld, obj, cfg) < 0)
         return -1;
     o->max_attempts_cap = 3;
@@ -347,7 +356,8 @@ static int parse_dns(struct loader *ld, json_t *obj, struct mpic_dns_config *dns
 static int parse_agent(struct loader *ld, json_t *obj, struct mpic_config *cfg)
 {
     static const char *const keys[] = { "perspective", "listen", "tls", "dns", "check_timeout_ms",
-                                        "max_body_bytes", "allow_private_targets", NULL };
+                                        "max_body_bytes", "allow_private_targets", "policy", "lab_behaviours",
+                                        NULL };
     const char *P = "agent";
     struct mpic_agent_config *a = &cfg->agent;
     bool active = ld->role == MPIC_ROLE_AGENT;
@@ -390,6 +400,10 @@ static int parse_agent(struct loader *ld, json_t *obj, struct mpic_config *cfg)
     if (mpic_cfg_opt_unsigned(ld, obj, P, "check_timeout_ms", 1, CHECK_TIMEOUT_MAX_MS, &a->check_timeout_ms) < 0 ||
         opt_body_bytes(ld, obj, P, &a->max_body_bytes) < 0 ||
         mpic_cfg_opt_bool(ld, obj, P, "allow_private_targets", &a->allow_private_targets) < 0)
+        return -1;
+    if (opt_policy(ld, obj, P, &a->policy) < 0)
+        return -1;
+    if ((v = json_object_get(obj, "lab_behaviours")) != NULL && mpic_cfg_parse_lab_behaviours(ld, v, a) < 0)
         return -1;
 
     if (!active)
@@ -510,6 +524,7 @@ void mpic_config_free(struct mpic_config *cfg)
     free(a->listen_host);
     tls_files_free(&a->tls);
     mpic_cfg_strv_free(&a->dns.resolvers, false);
+    mpic_lab_behaviours_free(&a->lab_behaviours);
 
     memset(cfg, 0, sizeof *cfg);
 }

@@ -9,6 +9,7 @@
 #include <stdint.h>
 
 #include "error.h"
+#include "lab_behaviour.h"
 #include "policy.h"
 
 enum mpic_rir { MPIC_RIR_ARIN, MPIC_RIR_RIPE_NCC, MPIC_RIR_APNIC, MPIC_RIR_LACNIC, MPIC_RIR_AFRINIC };
@@ -85,6 +86,8 @@ struct mpic_agent_config {
     unsigned check_timeout_ms;
     size_t max_body_bytes;
     bool allow_private_targets;
+    enum mpic_policy_profile policy;    /* "cabf-br" (default) refuses lab_behaviours */
+    struct mpic_lab_behaviours lab_behaviours;   /* empty unless a lab build under open-mpic-reference */
 };
 
 enum mpic_config_role { MPIC_ROLE_ORCHESTRATOR, MPIC_ROLE_AGENT };

@@ -20,6 +20,9 @@
 #include "dcv_check.h"
 #include "config.h"
 #include "httpd.h"
+#ifdef MPIC_LAB_BEHAVIOUR
+#include "lab_behaviour_agent.h"
+#endif
 #include "log.h"
 #include "resolver.h"
 #include "tls.h"
@@ -46,6 +49,8 @@ struct job {
     enum mpic_dcv_kind dcv_kind;     /* with dcv: which of the handles below runs */
     void *dcv;                       /* struct mpic_dcv_dns / _http / _alpn while running */
     struct event *deadline;
+    const struct mpic_lab_behaviour *lab;   /* the lab rule this target selected, or NULL */
+    struct event *lab_delay;
     int64_t started_ns;
     char ad[96];                /* per-level AD summary of a CAA check, for the log line */
     struct job *prev, *next;
@@ -68,6 +73,8 @@ static void job_free(struct job *j)
         dcv_cancel(j->dcv_kind, j->dcv);
     if (j->deadline != NULL)
         event_free(j->deadline);
+    if (j->lab_delay != NULL)
+        event_free(j->lab_delay);
     if (j->prev != NULL)
         j->prev->next = j->next;
     else
@@ -181,6 +188,43 @@ static int start_dcv(struct agent *a, struct job *j, struct mpic_error *err)
     return j->dcv != NULL ? 0 : -1;
 }
 
+static void start_check(struct job *j);
+
+#ifdef MPIC_LAB_BEHAVIOUR
+/* The rule's answer, after its delay: the real check (delay), a fixed check
+ * response (result), or no check response at all. */
+static void lab_act(evutil_socket_t fd, short what, void *arg)
+{
+    struct job *j = arg;
+    const struct mpic_lab_behaviour *b = j->lab;
+    char line[600], t[600], r[700];
+    mpic_lab_behaviour_describe(b, line, sizeof line);
+    mpic_log(MPIC_LOG_INFO, "lab_behaviour", "target=%s rule=%s", mpic_log_quote(j->request.target, t, sizeof t),
+             mpic_log_quote(line, r, sizeof r));
+    if (b->action == MPIC_LAB_DELAY) {
+        start_check(j);
+    } else if (b->action == MPIC_LAB_RESULT) {
+        if (j->request.check_type == MPIC_CHECK_DCV)
+            j->dcv_kind = mpic_dcv_method_kind(j->request.dcv.method);
+        json_t *cr = mpic_lab_check_response(b, j->request.check_type, empty_details(j));
+        job_reply(j, cr, "lab", b->error ? b->error : "lab behaviour");
+    } else {
+        mpic_lab_answer_raw(j->req, b);
+        job_free(j);
+    }
+}
+
+static void lab_start(struct job *j)
+{
+    struct timeval tv = { j->lab->delay_ms / 1000, (j->lab->delay_ms % 1000) * 1000 };
+    if (j->lab->delay_ms == 0 || (j->lab_delay = evtimer_new(j->agent->base, lab_act, j)) == NULL) {
+        lab_act(-1, 0, j);
+        return;
+    }
+    evtimer_add(j->lab_delay, &tv);
+}
+#endif
+
 static void handle_check(struct agent *a, struct evhttp_request *req)
 {
     struct evbuffer *in = evhttp_request_get_input_buffer(req);
@@ -206,6 +250,21 @@ static void handle_check(struct agent *a, struct evhttp_request *req)
         job_free(j);
         return;
     }
+#ifdef MPIC_LAB_BEHAVIOUR
+    if ((j->lab = mpic_lab_behaviour_find(&a->cfg.agent.lab_behaviours, j->request.target)) != NULL) {
+        lab_start(j);
+        return;
+    }
+#endif
+    start_check(j);
+}
+
+/* Runs the check the parsed request asks for, under the agent's deadline. */
+static void start_check(struct job *j)
+{
+    struct agent *a = j->agent;
+    struct evhttp_request *req = j->req;
+    struct mpic_error err;
     struct timeval tv = { a->cfg.agent.check_timeout_ms / 1000, (a->cfg.agent.check_timeout_ms % 1000) * 1000 };
     j->deadline = evtimer_new(a->base, on_deadline, j);
     if (j->request.check_type == MPIC_CHECK_DCV) {
@@ -345,6 +404,9 @@ int main(int argc, char **argv)
         printf("%s: configuration OK: agent perspective %s, listen %s:%u, %zu resolver(s), %zu issuer domain(s)\n",
                config, a.cfg.agent.perspective, a.cfg.agent.listen_host, a.cfg.agent.listen_port,
                a.cfg.agent.dns.resolvers.n, a.cfg.caa_issuer_domains.n);
+#ifdef MPIC_LAB_BEHAVIOUR
+        mpic_lab_print(&a.cfg.agent.lab_behaviours);
+#endif
         mpic_config_free(&a.cfg);
         return 0;
     }

@@ -211,6 +211,67 @@ static void expect_error(void **state, const char *file, enum mpic_config_role r
 
 /* ---- valid files --------------------------------------------------------- */
 
+/* ---- agent.policy and agent.lab_behaviours -------------------------------- */
+
+static void agent_policy_defaults_to_cabf_br(void **state)
+{
+    struct mpic_config cfg;
+    load_ok(state, "agent.json", AGENT, &cfg);
+    assert_int_equal(cfg.agent.policy, MPIC_PROFILE_CABF_BR);
+    assert_int_equal(cfg.agent.lab_behaviours.n, 0);
+    mpic_config_free(&cfg);
+}
+
+static void agent_policy_unknown_rejected(void **state)
+{
+    expect_error(state, "err-agent-policy.json", AGENT, "agent.policy: unknown policy \"lab\"");
+}
+
+#ifdef MPIC_LAB_BEHAVIOUR
+static void lab_behaviours_load_in_order(void **state)
+{
+    struct mpic_config cfg;
+    load_ok(state, "lab-agent.json", AGENT, &cfg);
+    const struct mpic_lab_behaviours *r = &cfg.agent.lab_behaviours;
+    assert_int_equal(cfg.agent.policy, MPIC_PROFILE_OPEN_MPIC_REFERENCE);
+    assert_int_equal(r->n, 4);
+    assert_int_equal(r->v[0].action, MPIC_LAB_DELAY);
+    assert_int_equal(r->v[0].delay_ms, 1500);
+    assert_int_equal(r->v[1].action, MPIC_LAB_RESULT);
+    assert_false(r->v[1].passed);
+    assert_true(r->v[1].completed);   /* the default */
+    assert_string_equal(r->v[1].error, "scripted");
+    assert_int_equal(r->v[2].status, 503);
+    assert_int_equal(r->v[3].action, MPIC_LAB_CLOSE);
+    assert_int_equal(r->v[3].status, 502);
+    assert_ptr_equal(mpic_lab_behaviour_find(r, "a.fail.lab.test"), &r->v[1]);
+    assert_ptr_equal(mpic_lab_behaviour_find(r, "gone.lab.test"), &r->v[2]);
+    assert_null(mpic_lab_behaviour_find(r, "example.test"));
+    mpic_config_free(&cfg);
+}
+
+static void lab_behaviours_refused_under_cabf_br(void **state)
+{
+    expect_error(state, "err-lab-cabf.json", AGENT, "agent.lab_behaviours: refused under policy cabf-br");
+}
+
+static void lab_behaviour_rules_validated(void **state)
+{
+    expect_error(state, "err-lab-action.json", AGENT, "agent.lab_behaviours[0].action: unknown action \"explode\"");
+    expect_error(state, "err-lab-no-passed.json", AGENT, "agent.lab_behaviours[0].result.passed: required key");
+    expect_error(state, "err-lab-passed-incomplete.json", AGENT, "did not complete cannot have passed");
+    expect_error(state, "err-lab-delay-zero.json", AGENT, "agent.lab_behaviours[0]: action delay needs delay_ms");
+    expect_error(state, "err-lab-status-not-error.json", AGENT,
+                 "agent.lab_behaviours[0].status: only action transport-error");
+}
+#else
+static void lab_behaviours_refused_in_release_build(void **state)
+{
+    expect_error(state, "lab-agent.json", AGENT, "agent.lab_behaviours: this build has no lab behaviours");
+    expect_error(state, "err-lab-cabf.json", AGENT, "agent.lab_behaviours: this build has no lab behaviours");
+}
+#endif
+
 static void valid_orchestrator_loads_every_field(void **state)
 {
     struct fixture *fx = *state;
@@ -929,6 +990,15 @@ int main(void)
         cmocka_unit_test(rir_names_round_trip),
         cmocka_unit_test(find_perspective_by_code),
         cmocka_unit_test(free_is_safe_on_zeroed_and_freed_configs),
+        cmocka_unit_test(agent_policy_defaults_to_cabf_br),
+        cmocka_unit_test(agent_policy_unknown_rejected),
+#ifdef MPIC_LAB_BEHAVIOUR
+        cmocka_unit_test(lab_behaviours_load_in_order),
+        cmocka_unit_test(lab_behaviours_refused_under_cabf_br),
+        cmocka_unit_test(lab_behaviour_rules_validated),
+#else
+        cmocka_unit_test(lab_behaviours_refused_in_release_build),
+#endif
     };
     return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }
