@@ -353,11 +353,61 @@ static int parse_dns(struct loader *ld, json_t *obj, struct mpic_dns_config *dns
     return 0;
 }
 
+static bool spki_hex_ok(const char *s)
+{
+    return strlen(s) == 64 && strspn(s, "0123456789abcdef") == 64;
+}
+
+static int parse_orchestrator_identity(struct loader *ld, json_t *obj, struct mpic_agent_config *a)
+{
+    static const char *const keys[] = { "cn", "spki_sha256", NULL };
+    const char *P = "agent.orchestrator_identity";
+    const char *cn = "mpic-orchestrator";
+    char show[SHOW_LEN];
+    json_t *v;
+    if (obj != NULL && (mpic_cfg_want_object(ld, obj, P) < 0 || mpic_cfg_check_keys(ld, obj, P, keys) < 0))
+        return -1;
+    if (obj != NULL && (v = json_object_get(obj, "cn")) != NULL) {
+        if (mpic_cfg_want_string(ld, v, "agent.orchestrator_identity.cn", &cn) < 0)
+            return -1;
+        if (*cn == '\0')
+            return mpic_cfg_fail(ld, "agent.orchestrator_identity.cn", "must not be empty");
+    }
+    /* An agent that took its own name for the orchestrator's would serve its peers. */
+    if (strcmp(cn, a->perspective) == 0)
+        return mpic_cfg_fail(ld, "agent.orchestrator_identity.cn", "\"%s\" is this agent's own perspective code",
+                             SHOW(cn, show));
+    if (mpic_cfg_dup_str(ld, "agent.orchestrator_identity.cn", cn, &a->orchestrator_cn) < 0)
+        return -1;
+    json_t *arr = obj != NULL ? json_object_get(obj, "spki_sha256") : NULL;
+    if (arr == NULL)
+        return 0;
+    if (mpic_cfg_want_array(ld, arr, "agent.orchestrator_identity.spki_sha256") < 0 ||
+        mpic_cfg_strv_alloc(ld, "agent.orchestrator_identity.spki_sha256", json_array_size(arr),
+                            &a->orchestrator_spki) < 0)
+        return -1;
+    size_t i;
+    json_array_foreach(arr, i, v) {
+        char kp[KEYPATH_LEN];
+        const char *s = NULL;
+        mpic_cfg_keypath_index(kp, "agent.orchestrator_identity.spki_sha256", i);
+        if (mpic_cfg_want_string(ld, v, kp, &s) < 0)
+            return -1;
+        if (!spki_hex_ok(s))
+            return mpic_cfg_fail(ld, kp, "\"%s\" is not 64 lower-case hex digits (SHA-256 of the DER"
+                                 " SubjectPublicKeyInfo)", SHOW(s, show));
+        if (mpic_cfg_dup_str(ld, kp, s, &a->orchestrator_spki.v[a->orchestrator_spki.n]) < 0)
+            return -1;
+        a->orchestrator_spki.n++;
+    }
+    return 0;
+}
+
 static int parse_agent(struct loader *ld, json_t *obj, struct mpic_config *cfg)
 {
-    static const char *const keys[] = { "perspective", "listen", "tls", "dns", "check_timeout_ms",
-                                        "max_body_bytes", "allow_private_targets", "policy", "lab_behaviours",
-                                        NULL };
+    static const char *const keys[] = { "perspective", "listen", "tls", "orchestrator_identity", "dns",
+                                        "check_timeout_ms", "max_body_bytes", "allow_private_targets", "policy",
+                                        "lab_behaviours", NULL };
     const char *P = "agent";
     struct mpic_agent_config *a = &cfg->agent;
     bool active = ld->role == MPIC_ROLE_AGENT;
@@ -386,7 +436,8 @@ static int parse_agent(struct loader *ld, json_t *obj, struct mpic_config *cfg)
 
     if ((v = json_object_get(obj, "tls")) == NULL)
         return mpic_cfg_fail(ld, "agent.tls", "required key is missing");
-    if (parse_tls_files(ld, v, "agent.tls", true, &a->tls) < 0)
+    if (parse_tls_files(ld, v, "agent.tls", true, &a->tls) < 0 ||
+        parse_orchestrator_identity(ld, json_object_get(obj, "orchestrator_identity"), a) < 0)
         return -1;
 
     if ((v = json_object_get(obj, "dns")) == NULL)
@@ -523,6 +574,8 @@ void mpic_config_free(struct mpic_config *cfg)
     free(a->perspective);
     free(a->listen_host);
     tls_files_free(&a->tls);
+    free(a->orchestrator_cn);
+    mpic_cfg_strv_free(&a->orchestrator_spki, false);
     mpic_cfg_strv_free(&a->dns.resolvers, false);
     mpic_lab_behaviours_free(&a->lab_behaviours);
 

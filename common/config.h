@@ -82,6 +82,12 @@ struct mpic_agent_config {
     char *listen_host;
     uint16_t listen_port;
     struct mpic_tls_files tls;   /* ca = the CA that signs orchestrator client certs */
+    /* The one client the agent serves: the CA also signs the agents, so "from
+     * our CA" is not enough. Subject CN (default "mpic-orchestrator"), and when
+     * spki is non-empty, the SHA-256 of the certificate's SubjectPublicKeyInfo
+     * must be one of these (lower-case hex). */
+    char *orchestrator_cn;
+    struct mpic_strv orchestrator_spki;
     struct mpic_dns_config dns;
     unsigned check_timeout_ms;
     size_t max_body_bytes;

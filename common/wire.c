@@ -244,7 +244,13 @@ int mpic_request_parse(const char *body, size_t len, const struct mpic_request_l
     }
     json_t *ct = mpic_wire_field(root, "check_type");
     const char *cts = json_string_value(ct);
-    if (ct == NULL || (cts && strcmp(cts, "caa") == 0)) {
+    if (ct == NULL && mpic_wire_field(root, "dcv_check_parameters") != NULL) {
+        /* The reference defaults to CAA; answering a CAA result to a client who
+         * sent DCV parameters could pass a validation nobody performed. */
+        mpic_issue_add(issues, "missing-field",
+                       "check_type is required with dcv_check_parameters (\"dcv\"); without it the request"
+                       " would be a CAA check");
+    } else if (ct == NULL || (cts && strcmp(cts, "caa") == 0)) {
         out->check_type = MPIC_CHECK_CAA;
     } else if (cts && strcmp(cts, "dcv") == 0) {
         out->check_type = MPIC_CHECK_DCV;
@@ -325,7 +331,7 @@ json_t *mpic_agent_request_json(const struct mpic_request *r, const struct mpic_
     json_t *j = json_object();
     json_object_set_new(j, "protocol", json_integer(MPIC_AGENT_PROTOCOL));
     json_object_set_new(j, "check_type", json_string(mpic_check_type_name(r->check_type)));
-    json_object_set_new(j, "domain_or_ip_target", json_string(r->target));
+    json_object_set_new(j, "domain_or_ip_target", json_string(r->target_info.name));
     json_object_set_new(j, "trace_identifier", mpic_wire_string_or_null(r->trace_identifier));
     if (r->check_type == MPIC_CHECK_DCV) {
         json_decref(caa);

@@ -61,7 +61,9 @@ static json_t *audit_common(const struct mpic_job *j)
     json_object_set_new(r, "trace_identifier", j->req.trace_identifier ? json_string(j->req.trace_identifier) : json_null());
     json_object_set_new(r, "target", json_string(j->req.target));
     json_object_set_new(r, "check_type", json_string(mpic_check_type_name(j->req.check_type)));
-    json_object_set_new(r, "validation_method", json_null());
+    json_object_set_new(r, "validation_method", j->req.check_type == MPIC_CHECK_DCV
+                                                    ? json_string(mpic_dcv_method_name(j->req.dcv.method))
+                                                    : json_null());
     json_object_set_new(r, "policy", json_string(mpic_policy_profile_name(oc->policy)));
     json_object_set_new(r, "phase", ph ? json_string(ph->effective) : json_null());
     return r;

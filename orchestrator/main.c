@@ -123,7 +123,7 @@ static void handle_mpic(struct orchestrator *o, struct evhttp_request *req)
     }
     size_t *cohorts = calloc(o->cfg.n_perspectives, sizeof *cohorts);
     size_t n_cohorts = cohorts ? mpic_cohorts_build(o->cfg.perspectives, o->cfg.n_perspectives,
-                                                    oc->cohort_secret, oc->cohort_secret_len, r.target,
+                                                    oc->cohort_secret, oc->cohort_secret_len, r.target_info.name,
                                                     orch.perspective_count, cohorts)
                                : 0;
     if (n_cohorts == 0) {

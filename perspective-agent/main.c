@@ -325,6 +325,29 @@ static void on_signal(evutil_socket_t sig, short what, void *arg)
     event_base_loopexit(a->base, NULL);
 }
 
+static int ex_index_of_agent = -1;
+
+/* Runs after OpenSSL's own chain check: the CA signs agents too, so the leaf
+ * must also be the orchestrator the configuration names. Refused here, a
+ * peer's certificate never reaches a handler. */
+static int verify_orchestrator(int ok, X509_STORE_CTX *store)
+{
+    if (!ok || X509_STORE_CTX_get_error_depth(store) != 0)
+        return ok;
+    SSL *ssl = X509_STORE_CTX_get_ex_data(store, SSL_get_ex_data_X509_STORE_CTX_idx());
+    const struct mpic_agent_config *ac = SSL_CTX_get_ex_data(SSL_get_SSL_CTX(ssl), ex_index_of_agent);
+    char why[200], cn[256], q[300], qwhy[300];
+    X509 *cert = X509_STORE_CTX_get_current_cert(store);
+    if (ac != NULL && mpic_tls_identity_matches(cert, ac->orchestrator_cn, &ac->orchestrator_spki, why, sizeof why))
+        return 1;
+    if (mpic_tls_cert_cn(cert, cn, sizeof cn) != 0)
+        snprintf(cn, sizeof cn, "-");
+    mpic_log(MPIC_LOG_WARN, "client_refused", "cn=%s error=%s", mpic_log_quote(cn, q, sizeof q),
+             mpic_log_quote(ac ? why : "no identity configured", qwhy, sizeof qwhy));
+    X509_STORE_CTX_set_error(store, X509_V_ERR_APPLICATION_VERIFICATION);
+    return 0;
+}
+
 static int start(struct agent *a)
 {
     struct mpic_error err;
@@ -335,6 +358,10 @@ static int start(struct agent *a)
         mpic_log(MPIC_LOG_ERROR, "startup_failed", "error=\"%s\"", a->ssl_ctx ? "event_base_new" : err.msg);
         return -1;
     }
+    if (ex_index_of_agent < 0)
+        ex_index_of_agent = SSL_CTX_get_ex_new_index(0, NULL, NULL, NULL, NULL);
+    SSL_CTX_set_ex_data(a->ssl_ctx, ex_index_of_agent, (void *)ac);
+    SSL_CTX_set_verify(a->ssl_ctx, SSL_VERIFY_PEER | SSL_VERIFY_FAIL_IF_NO_PEER_CERT, verify_orchestrator);
     a->resolver = mpic_resolver_new(a->base, &ac->dns, &err);
     if (a->resolver == NULL) {
         mpic_log(MPIC_LOG_ERROR, "startup_failed", "error=\"%s\"", err.msg);
@@ -404,6 +431,10 @@ int main(int argc, char **argv)
         printf("%s: configuration OK: agent perspective %s, listen %s:%u, %zu resolver(s), %zu issuer domain(s)\n",
                config, a.cfg.agent.perspective, a.cfg.agent.listen_host, a.cfg.agent.listen_port,
                a.cfg.agent.dns.resolvers.n, a.cfg.caa_issuer_domains.n);
+        printf("%s: orchestrator identity: CN=%s", config, a.cfg.agent.orchestrator_cn);
+        for (size_t i = 0; i < a.cfg.agent.orchestrator_spki.n; i++)
+            printf("%s%s", i ? ", " : ", SPKI SHA-256 one of ", a.cfg.agent.orchestrator_spki.v[i]);
+        printf("%s\n", a.cfg.agent.orchestrator_spki.n ? "" : " (any key; no SPKI pin)");
 #ifdef MPIC_LAB_BEHAVIOUR
         mpic_lab_print(&a.cfg.agent.lab_behaviours);
 #endif

@@ -207,7 +207,7 @@ write_configs() {   # write_configs RESOLVER CODE...
     MPIC_POLICY=$policy MPIC_DNSSEC=$DNSSEC MPIC_PRIVATE_TARGETS=$PRIVATE_TARGETS MPIC_SPLIT_RESOLVER=$SPLIT_RESOLVER \
     MPIC_SPLIT_COUNT=$SPLIT_COUNT MPIC_PRIMARY=$([ "$PRIMARY" = true ] && echo "$PRIMARY_ROW") \
     MPIC_PRIMARY_RESOLVER=$PRIMARY_RESOLVER MPIC_REQUIRE_PRIMARY=$REQUIRE_PRIMARY MPIC_SCENARIOS=$SCENARIOS "$PY" - "$STATE" "$PORT" "$1" "${MPIC_LOG_LEVEL:-info}" "${CATALOGUE[@]:0:$AGENTS}" <<'PY'
-import json, os, sys
+import hashlib, json, os, subprocess, sys
 state, port, resolver, log_level = sys.argv[1], int(sys.argv[2]), sys.argv[3], sys.argv[4]
 rows = [r.split("|") for r in sys.argv[5:]]
 split_resolver = os.environ["MPIC_SPLIT_RESOLVER"]
@@ -222,6 +222,13 @@ for i, (code, name, rir, close, lat, lon) in enumerate(rows, start=1):
     if near:
         p["too_close"] = near
     catalogue.append(p)
+# The agents serve only the orchestrator: its CN, and its key pinned (SPKI SHA-256), since the
+# cluster CA signs the agents' certificates too.
+pubkey = subprocess.run(["openssl", "x509", "-in", f"{certs}/orchestrator.crt", "-noout", "-pubkey"],
+                        check=True, capture_output=True).stdout
+spki = subprocess.run(["openssl", "pkey", "-pubin", "-outform", "DER"], input=pubkey, check=True,
+                      capture_output=True).stdout
+orchestrator_identity = {"cn": "mpic-orchestrator", "spki_sha256": [hashlib.sha256(spki).hexdigest()]}
 common = {"log_level": log_level, "caa": {"issuer_domains": ["ca.example.net"]},
           "perspectives": catalogue}
 primary_orch, primary = {}, None
@@ -259,6 +266,7 @@ for i, p in enumerate(catalogue, start=1):
         "listen": f"127.0.0.1:{port + i}",
         "tls": {"ca": f"{certs}/ca.crt", "cert": f"{certs}/agent-{code}.crt",
                 "key": f"{certs}/agent-{code}.key"},
+        "orchestrator_identity": orchestrator_identity,
         "dns": dict({"resolvers": [split_resolver if i >= split_from else resolver], "timeout_ms": 1500, "tries": 2},
                     **({"dnssec": os.environ["MPIC_DNSSEC"]} if os.environ["MPIC_DNSSEC"] else {})),
         "allow_private_targets": os.environ["MPIC_PRIVATE_TARGETS"] == "true",
@@ -271,6 +279,7 @@ if primary:
         "listen": f"127.0.0.1:{port + len(rows) + 1}",
         "tls": {"ca": f"{certs}/ca.crt", "cert": f"{certs}/agent-{primary['code']}.crt",
                 "key": f"{certs}/agent-{primary['code']}.key"},
+        "orchestrator_identity": orchestrator_identity,
         "dns": {"resolvers": [os.environ["MPIC_PRIMARY_RESOLVER"] or resolver], "timeout_ms": 1500, "tries": 2},
         "allow_private_targets": os.environ["MPIC_PRIVATE_TARGETS"] == "true",
     }})

@@ -224,6 +224,34 @@ def test_check_type_defaults_to_caa(cluster):
     assert r.body["check_type"] == "caa", describe(r)
 
 
+def test_dcv_parameters_without_check_type_is_400(cluster):
+    """Without check_type a request is CAA; with DCV parameters the client meant DCV, and a CAA
+    answer (which may pass) would validate nothing it asked for."""
+    r = cluster.mpic({"domain_or_ip_target": "example.test",
+                      "dcv_check_parameters": {"validation_method": "dns-change", "dns_record_type": "TXT",
+                                               "challenge_value": "not-there"}})
+    assert r.status_code == 400, describe(r)
+    assert "missing-field" in issue_types(r), describe(r)
+    assert any("check_type" in i["message"] for i in r.body["validation_issues"]), describe(r)
+
+
+@pytest.mark.parametrize("body", [
+    {"check_type": "caa", "domain_or_ip_target": "example.onion"},
+    {"domain_or_ip_target": "www.duckduckgogg42xjoc72x3sjasowoarfbgcmvfimaftt6twagswzczad.onion"},
+    {"check_type": "caa", "domain_or_ip_target": "*.example.ONION"},
+    {"check_type": "dcv", "domain_or_ip_target": "example.onion",
+     "dcv_check_parameters": {"validation_method": "dns-change", "dns_record_type": "TXT", "challenge_value": "x"}},
+    {"check_type": "dcv", "domain_or_ip_target": "example.onion",
+     "dcv_check_parameters": {"validation_method": "acme-http-01", "token": "t", "key_authorization": "t.k"}},
+], ids=["caa", "caa-default", "caa-wildcard", "dcv-dns", "dcv-http"])
+def test_onion_target_is_400(cluster, body):
+    """RFC 7686: .onion names are not in the DNS, and the BRs allow no DNS-based validation of them."""
+    r = cluster.mpic(body)
+    assert r.status_code == 400, describe(r)
+    assert "invalid-domain" in issue_types(r), describe(r)
+    assert any("RFC 7686" in i["message"] for i in r.body["validation_issues"]), describe(r)
+
+
 # ---- HTTP/1.1 details ---------------------------------------------------------------------
 
 def test_body_over_65536_bytes_is_413(cluster):

@@ -4,6 +4,8 @@ import json
 import re
 import uuid
 
+import pytest
+
 ATTEMPT_KEYS = ["time", "event", "request_id", "trace_identifier", "target", "check_type", "validation_method",
                 "policy", "phase", "attempt", "perspective_code", "rir", "completed", "passed", "reason",
                 "latency_ms"]
@@ -62,3 +64,25 @@ def test_audit_log_never_holds_api_keys_or_the_cohort_secret(cluster):
     for s in secrets:
         assert s and s not in text
     assert "wrong-key-" not in text
+
+
+@pytest.mark.parametrize("method, params", [
+    ("dns-change", {"dns_record_type": "TXT", "challenge_value": "ChallengeValue-123"}),
+    ("acme-dns-01", {"key_authorization_hash": "LoqXcYV8q5ONbJQxbmR7SCTNo3tiAXDfowyjxAjEuX0"}),
+])
+def test_audit_names_the_dcv_method(cluster, method, params):
+    trace = "audit-" + uuid.uuid4().hex
+    r = cluster.mpic({"check_type": "dcv", "domain_or_ip_target": "dcv.example.test", "trace_identifier": trace,
+                      "dcv_check_parameters": dict(validation_method=method, **params)})
+    assert r.status_code == 200 and r.body["is_valid"] is True, r.text
+    lines = audit_lines(cluster, trace)
+    assert len(lines) == 7, lines
+    for line in lines:
+        assert line["check_type"] == "dcv" and line["validation_method"] == method, line
+
+
+def test_audit_caa_has_no_validation_method(cluster):
+    trace = "audit-" + uuid.uuid4().hex
+    cluster.mpic({"domain_or_ip_target": "example.test", "trace_identifier": trace})
+    lines = audit_lines(cluster, trace)
+    assert lines and all(l["validation_method"] is None for l in lines), lines

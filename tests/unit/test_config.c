@@ -410,7 +410,25 @@ static void agent_defaults_applied(void **state)
     assert_int_equal(a->check_timeout_ms, 8000);
     assert_int_equal(a->max_body_bytes, 65536);
     assert_false(a->allow_private_targets);
+    assert_string_equal(a->orchestrator_cn, "mpic-orchestrator");
+    assert_int_equal(a->orchestrator_spki.n, 0);
     mpic_config_free(&cfg);
+}
+
+/* The agent's CA signs the agents too: only the named orchestrator is served. */
+static void agent_orchestrator_identity(void **state)
+{
+    struct mpic_config cfg;
+    load_ok(state, "agent-identity.json", AGENT, &cfg);
+    assert_string_equal(cfg.agent.orchestrator_cn, "orch-1");
+    assert_int_equal(cfg.agent.orchestrator_spki.n, 2);
+    assert_string_equal(cfg.agent.orchestrator_spki.v[1], "abababababababababababababababababababababababababababababababab");
+    mpic_config_free(&cfg);
+    expect_error(state, "err-agent-identity-own-code.json", AGENT,
+                 "agent.orchestrator_identity.cn: \"us-east-1\" is this agent's own perspective code");
+    expect_error(state, "err-agent-identity-bad-pin.json", AGENT,
+                 "agent.orchestrator_identity.spki_sha256[0]: \"ABCDEF\" is not 64 lower-case hex digits");
+    expect_error(state, "err-agent-identity-unknown-key.json", AGENT, "name");
 }
 
 static void rir_ripe_alias_and_case_accepted(void **state)
@@ -931,6 +949,7 @@ int main(void)
         cmocka_unit_test(orchestrator_defaults_applied),
         cmocka_unit_test(default_perspective_count_is_catalogue_size_when_small),
         cmocka_unit_test(agent_defaults_applied),
+        cmocka_unit_test(agent_orchestrator_identity),
         cmocka_unit_test(rir_ripe_alias_and_case_accepted),
         cmocka_unit_test(relative_paths_resolve_against_config_dir),
         cmocka_unit_test(agent_role_does_not_need_orchestrator_secrets),
