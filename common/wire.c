@@ -10,7 +10,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "quorum.h"
 #include "wire_internal.h"
@@ -642,11 +641,4 @@ json_t *mpic_response_json(const struct mpic_response_fields *f)
 char *mpic_json_dump(const json_t *j)
 {
     return json_dumps(j, JSON_COMPACT | JSON_PRESERVE_ORDER);
-}
-
-int64_t mpic_now_ns(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
 }

@@ -8,6 +8,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "clock.h"
 #include "log.h"
 #include "wire.h"
 
@@ -51,12 +52,12 @@ void mpic_audit_close(struct mpic_audit *a)
 
 static void iso_time(char *buf, size_t len)
 {
-    struct timespec ts;
+    int64_t ns = mpic_clock_now_ns();
+    time_t sec = (time_t)(ns / 1000000000);
     struct tm tm;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    gmtime_r(&ts.tv_sec, &tm);
+    gmtime_r(&sec, &tm);
     snprintf(buf, len, "%04d-%02d-%02dT%02d:%02d:%02d.%03ldZ", tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday,
-             tm.tm_hour, tm.tm_min, tm.tm_sec, ts.tv_nsec / 1000000);
+             tm.tm_hour, tm.tm_min, tm.tm_sec, (long)(ns % 1000000000 / 1000000));
 }
 
 void mpic_audit_write(struct mpic_audit *a, const char *event, json_t *record)

@@ -7,11 +7,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include <openssl/rand.h>
 
 #include "audit.h"
+#include "clock.h"
 #include "log.h"
 #include "policy.h"
 #include "quorum.h"
@@ -25,7 +25,7 @@ struct slot {
     struct mpic_call *call;      /* non-NULL while pending */
     json_t *entry;               /* {"perspective_code","check_response"} once done */
     struct mpic_perspective_outcome outcome;
-    int64_t started_ns;
+    int64_t started_ns;          /* monotonic */
 };
 
 struct mpic_job {
@@ -41,7 +41,7 @@ struct mpic_job {
     struct event *deadline;
     struct event *kick;          /* finishes an attempt none of whose calls could start */
     bool deadline_passed;
-    int64_t started_ns;
+    int64_t started_ns;          /* monotonic */
     char request_id[17];         /* random, ties log and audit lines of one request together */
     mpic_job_done_cb cb;
     void *arg;
@@ -55,7 +55,7 @@ static const struct mpic_perspective *slot_perspective(const struct slot *s)
 static json_t *audit_common(const struct mpic_job *j)
 {
     const struct mpic_orchestrator_config *oc = &j->env.cfg->orchestrator;
-    const struct mpic_br_phase *ph = mpic_policy_phase_at(time(NULL));
+    const struct mpic_br_phase *ph = mpic_policy_phase_at(mpic_clock_now());
     json_t *r = json_object();
     json_object_set_new(r, "request_id", json_string(j->request_id));
     json_object_set_new(r, "trace_identifier", j->req.trace_identifier ? json_string(j->req.trace_identifier) : json_null());
@@ -72,7 +72,7 @@ static json_t *audit_common(const struct mpic_job *j)
 static void log_slot(const struct slot *s, const char *reason)
 {
     const struct mpic_job *j = s->job;
-    int64_t latency_ms = (mpic_now_ns() - s->started_ns) / 1000000;
+    int64_t latency_ms = (mpic_clock_mono_ns() - s->started_ns) / 1000000;
     json_t *rec = audit_common(j);
     json_object_set_new(rec, "attempt", json_integer(j->attempt + 1));
     json_object_set_new(rec, "perspective_code", json_string(slot_perspective(s)->code));
@@ -118,7 +118,7 @@ static void slot_fail(struct slot *s, const char *fmt, ...)
     va_end(ap);
     json_t *cr = mpic_check_response_json(false, false,
                                           mpic_error_list_json("mpic_error:coordinator:remote_check", msg),
-                                          mpic_now_ns(), s->job->req.check_type, lost_details(&s->job->req));
+                                          mpic_clock_now_ns(), s->job->req.check_type, lost_details(&s->job->req));
     s->entry = mpic_perspective_json(slot_perspective(s)->code, cr);
     s->outcome.completed = false;
     s->outcome.passed = false;
@@ -156,7 +156,7 @@ static void on_agent_reply(long status, const char *body, size_t len, const char
 
 static unsigned remaining_ms(const struct mpic_job *j)
 {
-    int64_t used = (mpic_now_ns() - j->started_ns) / 1000000;
+    int64_t used = (mpic_clock_mono_ns() - j->started_ns) / 1000000;
     int64_t left = (int64_t)j->env.cfg->orchestrator.request_timeout_ms - used;
     return left < MIN_CALL_MS ? MIN_CALL_MS : (unsigned)left;
 }
@@ -181,7 +181,7 @@ static void start_attempt(struct mpic_job *j)
         /* The primary runs the same check beside every cohort (BR 3.2.2.9: MPIC corroborates it). */
         s->perspective = i < count ? &j->env.cfg->perspectives[cohort[i]] : oc->primary;
         s->outcome.rir = slot_perspective(s)->rir;
-        s->started_ns = mpic_now_ns();
+        s->started_ns = mpic_clock_mono_ns();
         s->call = body ? mpic_dispatch_post(j->env.dispatch, slot_perspective(s), AGENT_CHECK_PATH, body, timeout,
                                             on_agent_reply, s)
                        : NULL;
@@ -230,7 +230,7 @@ static void finish_attempt(struct mpic_job *j)
     for (unsigned i = 0; i < count; i++)
         outcomes[i] = j->slots[i].outcome;
     const struct mpic_orchestrator_config *oc = &j->env.cfg->orchestrator;
-    bool two_rirs = mpic_policy_needs_two_rirs(oc->policy, time(NULL), count);
+    bool two_rirs = mpic_policy_needs_two_rirs(oc->policy, mpic_clock_now(), count);
     struct mpic_quorum_result q = mpic_quorum_evaluate(outcomes, count, j->orch.quorum_count, two_rirs);
     /* The primary is reported but never counted in the quorum figures. */
     bool primary_passed = oc->primary == NULL || (j->slots[count].outcome.completed && j->slots[count].outcome.passed);
@@ -245,7 +245,7 @@ static void finish_attempt(struct mpic_job *j)
         start_attempt(j);
         return;
     }
-    int64_t latency_ms = (mpic_now_ns() - j->started_ns) / 1000000;
+    int64_t latency_ms = (mpic_clock_mono_ns() - j->started_ns) / 1000000;
     char quorum[32];
     snprintf(quorum, sizeof quorum, "%u/%u", q.passed, count);
     json_t *rec = audit_common(j);
@@ -324,7 +324,7 @@ struct mpic_job *mpic_job_start(const struct mpic_job_env *env, struct mpic_requ
     j->n_cohorts = n_cohorts;
     j->cb = cb;
     j->arg = arg;
-    j->started_ns = mpic_now_ns();
+    j->started_ns = mpic_clock_mono_ns();
     unsigned char id[8];
     if (RAND_bytes(id, sizeof id) != 1)
         memset(id, 0, sizeof id);

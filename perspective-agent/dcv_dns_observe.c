@@ -10,9 +10,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <time.h>
 
 #include "dnsanswer.h"
+#include "clock.h"
 #include "log.h"
 
 /* ---- presentation of what was observed ---- */
@@ -190,7 +190,7 @@ static bool txt_matches(const struct mpic_dcv_dns *c, const uint8_t *joined, siz
         if (value == NULL)
             return false;
         ok = mpic_dcv_persist_match(value, &p->issuer_domain_names, p->expected_account_uri, c->wildcard,
-                                    time(NULL), why, sizeof why);
+                                    mpic_clock_now(), why, sizeof why);
         if (!ok) {   /* other CAs' records are expected here: a note, not a failure */
             char q[300];
             mpic_log(MPIC_LOG_DEBUG, "dcv_persist_skip", "target=%s why=%s", c->label,

@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "clock.h"
 #include "httpd.h"
 #include "log.h"
 
@@ -40,7 +41,7 @@ json_t *mpic_lab_check_response(const struct mpic_lab_behaviour *b, enum mpic_ch
     json_t *errors = NULL;
     if (b->error != NULL || !b->completed)
         errors = mpic_error_list_json("mpic_error:lab_behaviour", b->error ? b->error : "lab behaviour: not completed");
-    return mpic_check_response_json(b->completed, b->passed, errors, mpic_now_ns(), type, details);
+    return mpic_check_response_json(b->completed, b->passed, errors, mpic_clock_now_ns(), type, details);
 }
 
 void mpic_lab_print(const struct mpic_lab_behaviours *rules)

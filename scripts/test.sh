@@ -4,18 +4,32 @@
 #  2. clang build with AddressSanitizer + UndefinedBehaviorSanitizer: unit tests,
 #     then the integration tests (real DNS lab, agents and orchestrator on loopback);
 #  3. a bounded libFuzzer run of each parser fuzzer.
-# usage: scripts/test.sh [--no-fuzz] [--unit-only]
+# The integration tests run at today's date, then those marked `phase` (their expectations change
+# with the date) again with the daemons' clock at the dates around each BR change (PHASE_DATES).
+# --date YYYY-MM-DD runs the whole integration suite once, with the daemons' clock at 00:00:00Z
+# of that day (MPIC_TEST_CLOCK, daemon/clock.h; the sanitizer build has the test clock).
+# usage: scripts/test.sh [--no-fuzz] [--unit-only] [--date YYYY-MM-DD]
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 FUZZ=1
 INTEGRATION=1
-for a in "$@"; do
-  case "$a" in
+DATE=
+# The day before and the day of the 2026-12-15 phase, and the day after the 2027-03-15 method sunsets.
+PHASE_DATES="2026-12-14 2026-12-15 2027-03-16"
+while [ $# -gt 0 ]; do
+  case "$1" in
     --no-fuzz) FUZZ=0 ;;
     --unit-only) INTEGRATION=0 ;;
-    *) echo "test.sh: unknown option $a" >&2; exit 2 ;;
+    --date) [ $# -ge 2 ] || { echo "test.sh: --date needs YYYY-MM-DD" >&2; exit 2; }; DATE=$2; shift ;;
+    --date=*) DATE=${1#--date=} ;;
+    *) echo "test.sh: unknown option $1" >&2; exit 2 ;;
   esac
+  shift
 done
+if [ -n "$DATE" ] && ! [[ $DATE =~ ^[0-9]{4}-[0-9]{2}-[0-9]{2}$ ]]; then
+  echo "test.sh: --date $DATE: expected YYYY-MM-DD" >&2
+  exit 2
+fi
 cd "$ROOT"
 "$ROOT/scripts/setup.sh" --test-deps --no-build
 JOBS=$(nproc)
@@ -52,7 +66,22 @@ if [ "$FUZZ" = 1 ]; then
   rm -rf "$work"
 fi
 
+integration() {   # integration DATE|'' [PYTEST ARGS...]
+  local date=$1; shift
+  MPIC_BUILD_DIR="$ROOT/build-asan" MPIC_TEST_CLOCK=${date:+${date}T00:00:00Z} \
+    /usr/bin/python3 -m pytest -p no:cacheprovider -q "$@" "$ROOT/tests/integration"
+}
+
 if [ "$INTEGRATION" = 1 ]; then
-  echo "== integration tests (sanitized daemons)"
-  MPIC_BUILD_DIR="$ROOT/build-asan" /usr/bin/python3 -m pytest -p no:cacheprovider -q "$ROOT/tests/integration"
+  if [ -n "$DATE" ]; then
+    echo "== integration tests (sanitized daemons), daemons' clock at $DATE"
+    integration "$DATE"
+  else
+    echo "== integration tests (sanitized daemons)"
+    integration ''
+    for d in $PHASE_DATES; do
+      echo "== date-dependent integration tests (-m phase), daemons' clock at $d"
+      integration "$d" -m phase
+    done
+  fi
 fi
