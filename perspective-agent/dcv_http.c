@@ -237,10 +237,10 @@ static void follow(struct mpic_dcv_http *c, CURL *easy, long status)
                              c->url);
         return;
     }
-    if (c->n_seen > MAX_REDIRECTS) {
+    if (c->n_seen > MPIC_DCV_HTTP_MAX_REDIRECTS) {
         free(loc);
         mpic_dcv_http_finish(c, true, false, mpic_dcv_http_err_redirect, "more than %d redirects (last from %s)",
-                             MAX_REDIRECTS, c->url);
+                             MPIC_DCV_HTTP_MAX_REDIRECTS, c->url);
         return;
     }
     CURLU *u = curl_url();

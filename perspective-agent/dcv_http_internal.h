@@ -13,8 +13,6 @@
 
 #include "dcv_check.h"
 
-#define MAX_REDIRECTS 20
-
 /* Tells a refused redirect from a bad URL of the request by its address
  * (mpic_dcv_http_take_url), so there is one object for both files. */
 extern const char *const mpic_dcv_http_err_redirect;
@@ -49,7 +47,7 @@ struct mpic_dcv_http {
     bool truncated;
 
     /* what the responses so far showed */
-    char *seen[MAX_REDIRECTS + 1];  /* URLs requested, for loop detection */
+    char *seen[MPIC_DCV_HTTP_MAX_REDIRECTS + 1];  /* URLs requested, for loop detection */
     size_t n_seen;
     json_t *history;                /* redirects followed */
     char *response_url;             /* last response */
