@@ -1,6 +1,6 @@
 /* Scripted answers for lab agents. The orchestrator must meet each of them as
  * it meets a real fault: a status other than 200, a connection closed before
- * any answer, a body that is not JSON (docs/conformance-scenarios.md). */
+ * any answer, a body that is not JSON (docs/conformance.md, Scenario mode). */
 #include "lab_behaviour_agent.h"
 
 #include <event2/buffer.h>

@@ -25,7 +25,7 @@
 #                       N+agents+1) that the orchestrator asks beside every cohort
 #   --primary-resolver H:P  the primary's resolver (default: the agents' resolver)
 #   --require-primary   with --primary: valid only when the primary passed too
-#   --scenarios         scenario mode (docs/conformance-scenarios.md): six agents under policy
+#   --scenarios         scenario mode (docs/conformance.md, Scenario mode): six agents under policy
 #                       open-mpic-reference whose lab behaviours (tests/conformance/behaviours.json)
 #                       make the names of conformance.test answer deterministically; shorter
 #                       orchestrator timeouts (per agent 2 s, per request 10 s). Needs a lab build
@@ -243,7 +243,7 @@ if os.environ["MPIC_PRIMARY"]:
                "location": {"lat": float(lat), "lon": float(lon)}}
     primary_orch = {"primary": primary, "require_primary": os.environ["MPIC_REQUIRE_PRIMARY"] == "true"}
 
-# Scenario mode: a lost perspective must cost 2 s, not 10 (docs/conformance-scenarios.md).
+# Scenario mode: a lost perspective must cost 2 s, not 10 (docs/conformance.md, Scenario mode).
 scenarios = os.environ["MPIC_SCENARIOS"] == "true"
 scenario_orch = {"perspective_timeout_ms": 2000, "request_timeout_ms": 10000} if scenarios else {}
 
