@@ -23,6 +23,7 @@
 #include "dispatch.h"
 #include "job.h"
 #include "log.h"
+#include "log_loop.h"
 #include "policy.h"
 #include "tls.h"
 #include "wire.h"
@@ -82,11 +83,11 @@ static void pending_unlink(struct pending *p)
         p->next->prev = p->prev;
 }
 
-static void on_job_done(json_t *response, void *arg)
+static void on_job_done(int status, json_t *body, void *arg)
 {
     struct pending *p = arg;
     pending_unlink(p);
-    mpic_http_send_json(p->req, 200, "OK", response);
+    mpic_http_send_json(p->req, status, status == 200 ? "OK" : "Internal Server Error", body);
     free(p);
 }
 
@@ -209,8 +210,9 @@ static void on_request(struct evhttp_request *req, void *arg)
     const char *path = evhttp_uri_get_path(evhttp_request_get_evhttp_uri(req));
     enum evhttp_cmd_type method = evhttp_request_get_command(req);
     if (path != NULL && strcmp(path, "/healthz") == 0 && method == EVHTTP_REQ_GET) {
-        mpic_http_send_json(req, 200, "OK", json_pack("{s:s, s:i}", "status", "ok", "perspectives",
-                                            (int)o->cfg.n_perspectives));
+        mpic_http_send_json(req, 200, "OK", json_pack("{s:s, s:i, s:I}", "status", "ok", "perspectives",
+                                                      (int)o->cfg.n_perspectives, "audit_failures",
+                                                      (json_int_t)mpic_audit_failures(o->audit)));
         return;
     }
     if (!is_mpic_path(path)) {
@@ -242,7 +244,7 @@ static int start(struct orchestrator *o)
     const struct mpic_orchestrator_config *oc = &o->cfg.orchestrator;
     o->key_digests = calloc(oc->api_keys.n, sizeof *o->key_digests);
     o->base = event_base_new();
-    if (o->key_digests == NULL || o->base == NULL) {
+    if (o->key_digests == NULL || o->base == NULL || mpic_log_attach(o->base) != 0) {
         mpic_log(MPIC_LOG_ERROR, "startup_failed", "error=\"out of memory\"");
         return -1;
     }
@@ -254,10 +256,13 @@ static int start(struct orchestrator *o)
         return -1;
     }
     if (oc->audit_log_path != NULL &&
-        (o->audit = mpic_audit_open(oc->audit_log_path, oc->audit_fsync, &err)) == NULL) {
+        (o->audit = mpic_audit_open(o->base, oc->audit_log_path, oc->audit_fsync, &err)) == NULL) {
         mpic_log(MPIC_LOG_ERROR, "startup_failed", "error=\"%s\"", err.msg);
         return -1;
     }
+    if (o->audit == NULL)
+        mpic_log(MPIC_LOG_WARN, "audit_log_disabled", "policy=%s message=\"no BR 5.4.1 record is kept:"
+                 " orchestrator.audit_log is not set\"", mpic_policy_profile_name(oc->policy));
     o->http = evhttp_new(o->base);
     if (oc->https) {
         o->ssl_ctx = mpic_tls_server_ctx(oc->tls_cert, oc->tls_key, NULL, &err);
@@ -304,6 +309,7 @@ static void stop(struct orchestrator *o)
         event_free(o->sigterm);
     if (o->sigint != NULL)
         event_free(o->sigint);
+    mpic_log_detach();
     if (o->ssl_ctx != NULL)
         SSL_CTX_free(o->ssl_ctx);
     if (o->base != NULL)
@@ -370,6 +376,24 @@ static void print_summary(const char *path, const struct mpic_config *c)
     if (c->orchestrator.primary != NULL)
         printf("primary perspective: %s (%s)%s\n", c->orchestrator.primary->code, c->orchestrator.primary->url,
                c->orchestrator.require_primary ? ", required for a valid answer" : ", reported only");
+    if (c->orchestrator.audit_log_path != NULL)
+        printf("audit log: %s (%s)\n", c->orchestrator.audit_log_path,
+               c->orchestrator.audit_fsync ? "fsync per-request: each answer waits until its records are synced"
+                                           : "fsync none: each answer waits until its records are written,"
+                                             " the OS syncs when it likes");
+    else
+        printf("audit log: none (WARNING: no BR 5.4.1 record is kept)\n");
+}
+
+/* BR 5.4.1 requires a record of every MPIC attempt: under cabf-br there is
+ * no answer without one, so no start without an audit log. */
+static int check_audit(const struct mpic_config *c)
+{
+    if (c->orchestrator.audit_log_path != NULL || c->orchestrator.policy != MPIC_PROFILE_CABF_BR)
+        return 0;
+    fprintf(stderr, "mpic-orchestrator: %s: orchestrator.audit_log: required under the cabf-br policy"
+            " (BR 5.4.1 records of every MPIC attempt): set {\"path\": FILE}\n", c->path);
+    return -1;
 }
 
 /* A catalogue whose distance and RIR rules leave no cohort of the default
@@ -412,6 +436,8 @@ int main(int argc, char **argv)
     int policy_rc = check_policy(&o.cfg, check_only);
     if (policy_rc == 0)
         policy_rc = check_cohorts(&o.cfg);
+    if (policy_rc == 0)
+        policy_rc = check_audit(&o.cfg);
     if (check_only || policy_rc != 0) {
         mpic_config_free(&o.cfg);
         return policy_rc != 0 ? 1 : 0;
@@ -420,6 +446,9 @@ int main(int argc, char **argv)
     if (o.cfg.log_level != NULL && mpic_log_level_parse(o.cfg.log_level, &lvl) == 0)
         mpic_log_init("mpic-orchestrator", lvl);
     signal(SIGPIPE, SIG_IGN);
+    /* Past a file size limit (RLIMIT_FSIZE) the audit write must fail with
+     * EFBIG and be answered 500, not kill the process with SIGXFSZ. */
+    signal(SIGXFSZ, SIG_IGN);
     int rc = 1;
     if (start(&o) == 0 && event_base_dispatch(o.base) == 0)
         rc = 0;

@@ -25,6 +25,7 @@
 #include "lab_behaviour_agent.h"
 #endif
 #include "log.h"
+#include "log_loop.h"
 #include "resolver.h"
 #include "tls.h"
 #include "wire.h"
@@ -354,6 +355,10 @@ static int start(struct agent *a)
     struct mpic_error err;
     const struct mpic_agent_config *ac = &a->cfg.agent;
     a->base = event_base_new();
+    if (a->base != NULL && mpic_log_attach(a->base) != 0) {
+        mpic_log(MPIC_LOG_ERROR, "startup_failed", "error=\"out of memory\"");
+        return -1;
+    }
     a->ssl_ctx = mpic_tls_server_ctx(ac->tls.cert, ac->tls.key, ac->tls.ca, &err);
     if (a->base == NULL || a->ssl_ctx == NULL) {
         mpic_log(MPIC_LOG_ERROR, "startup_failed", "error=\"%s\"", a->ssl_ctx ? "event_base_new" : err.msg);
@@ -407,6 +412,7 @@ static void stop(struct agent *a)
         event_free(a->sigterm);
     if (a->sigint != NULL)
         event_free(a->sigint);
+    mpic_log_detach();
     if (a->ssl_ctx != NULL)
         SSL_CTX_free(a->ssl_ctx);
     if (a->base != NULL)
