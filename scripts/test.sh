@@ -3,6 +3,7 @@
 #  1. gcc build with -Werror, unit tests (cmocka via ctest), the offline deploy/terraform check;
 #  2. clang build with AddressSanitizer + UndefinedBehaviorSanitizer: unit tests,
 #     then the integration tests (real DNS lab, agents and orchestrator on loopback);
+#     then a smoke of the bench on the gcc build (seconds; fails on errors, never on times);
 #  3. a bounded libFuzzer run of each parser fuzzer.
 # usage: scripts/test.sh [--no-fuzz] [--unit-only]
 set -euo pipefail
@@ -55,4 +56,9 @@ fi
 if [ "$INTEGRATION" = 1 ]; then
   echo "== integration tests (sanitized daemons)"
   MPIC_BUILD_DIR="$ROOT/build-asan" /usr/bin/python3 -m pytest -p no:cacheprovider -q "$ROOT/tests/integration"
+
+  echo "== bench smoke (bench/run.sh --smoke: every measurement once, no thresholds)"
+  BUILD="$ROOT/build" "$ROOT/bench/run.sh" --smoke > "$ROOT/bench/results/smoke.log" 2>&1 \
+    || { cat "$ROOT/bench/results/smoke.log"; exit 1; }
+  tail -12 "$ROOT/bench/results/smoke.log"
 fi
