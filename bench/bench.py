@@ -247,7 +247,7 @@ def profile(cl, body_path, seconds, out_dir):
     if shutil.which("perf") is None:
         log("perf not installed: no profile")
         return None
-    agent = cl.agents[0]
+    agent = "agent-us-east-1" if "agent-us-east-1" in cl.agents else cl.agents[0]
     recs = {}
     for name in ("orchestrator", agent):
         data = f"{out_dir}/perf-{name}.data"
@@ -262,14 +262,18 @@ def profile(cl, body_path, seconds, out_dir):
         if p.returncode != 0 or not os.path.exists(data):
             log(f"perf record of {name} failed: {err.strip()[-300:]}")
             continue
-        rep = subprocess.run(["perf", "report", "--stdio", "--no-children", "-g", "none", "--percent-limit", "0.7",
-                              "--sort", "dso,symbol", "-i", data], stdout=subprocess.PIPE,
-                             stderr=subprocess.DEVNULL, text=True)
-        txt = f"{out_dir}/perf-{name}.txt"
+        txt, top = f"{out_dir}/perf-{name}.txt", {}
         with open(txt, "w") as f:
-            f.write(rep.stdout)
-        top = [line.strip() for line in rep.stdout.splitlines() if line.strip() and not line.startswith("#")]
-        out[name] = {"data": data, "report": txt, "top": top[:15]}
+            for sort, fields, limit in (("by_library", "overhead,dso", "0.5"), ("by_function", "overhead,dso,sym", "0.7")):
+                rep = subprocess.run(["perf", "report", "--stdio", "--no-children", "-g", "none", "--percent-limit",
+                                      limit, "-F", fields, "-i", data], stdout=subprocess.PIPE,
+                                     stderr=subprocess.DEVNULL, text=True)
+                rows = [line.strip() for line in rep.stdout.splitlines() if line.strip() and not line.startswith("#")]
+                rows.sort(key=lambda line: -float(line.split("%")[0]))
+                top[sort] = rows
+                f.write(f"# {name}, CPU samples {sort.replace('_', ' ')} (perf report -F {fields})\n")
+                f.write("\n".join(rows) + "\n\n")
+        out[name] = {"data": data, "report": txt, "top": {k: v[:15] for k, v in top.items()}}
     return out
 
 
@@ -458,7 +462,8 @@ def main():
     if prof:
         for name in [k for k in prof if k != "load"]:
             print(f"\nprofile of {name} (perf report --no-children, {prof[name]['report']}):")
-            for t in prof[name]["top"][:8]:
+            print("  by library:  " + ";  ".join(" ".join(t.split()) for t in prof[name]["top"]["by_library"][:6]))
+            for t in prof[name]["top"]["by_function"][:8]:
                 print(f"  {t}")
 
     labels = {
