@@ -7,11 +7,11 @@
 #   bench/run.sh [--smoke] [--profile] [--port N] [--lab-ip IP] [--keep-state]
 #
 #   --smoke          a few seconds: every measurement once with tiny counts and one rate, on
-#                    port 38700 and lab 127.0.78.1 unless told otherwise; writes smoke.json and
+#                    port 28700 and lab 127.0.78.1 unless told otherwise; writes smoke.json and
 #                    smoke-latency.png (scripts/test.sh runs it so that the bench cannot rot)
 #   --profile        also perf record -g the orchestrator and one agent under load: perf-*.data
 #                    and perf report's top entries (perf-*.txt) in bench/results/
-#   --port N         orchestrator port (38600); agents take N+1..N+6, the ready-time
+#   --port N         orchestrator port (28600); agents take N+1..N+6, the ready-time
 #                    orchestrator N+10
 #   --lab-ip IP      loopback address of the cluster's DNS lab (127.0.76.1)
 #   --keep-state     keep the cluster's state dir (configs, logs) after the run
@@ -41,8 +41,9 @@ while [ $# -gt 0 ]; do
     esac
 done
 # The smoke runs inside scripts/test.sh, perhaps beside a full bench: addresses of its own.
-if [ "$SMOKE" = true ]; then : "${PORT:=38700}" "${LAB_IP:=127.0.78.1}"; NAME=smoke PLOT=smoke-latency.png
-else : "${PORT:=38600}" "${LAB_IP:=127.0.76.1}"; NAME=latest PLOT=latency.png; fi
+# Ports below the ephemeral range (32768..), which a busy machine's outgoing connections take.
+if [ "$SMOKE" = true ]; then : "${PORT:=28700}" "${LAB_IP:=127.0.78.1}"; NAME=smoke PLOT=smoke-latency.png
+else : "${PORT:=28600}" "${LAB_IP:=127.0.76.1}"; NAME=latest PLOT=latency.png; fi
 [[ $PORT =~ ^[1-9][0-9]{3,4}$ ]] && [ "$PORT" -le 65520 ] || { echo "$ME: --port $PORT: must be 1000..65520" >&2; exit 2; }
 
 if [ -n "${BUILD:-}" ]; then
