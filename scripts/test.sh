@@ -3,6 +3,7 @@
 #  1. gcc build with -Werror, unit tests (cmocka via ctest), the offline deploy/terraform check;
 #  2. clang build with AddressSanitizer + UndefinedBehaviorSanitizer: unit tests,
 #     then the integration tests (real DNS lab, agents and orchestrator on loopback);
+#     then a smoke of the bench on the gcc build (seconds; fails on errors, never on times);
 #  3. a bounded libFuzzer run of each parser fuzzer.
 # The integration tests run at today's date, then those marked `phase` (their expectations change
 # with the date) again with the daemons' clock at the dates around each BR change (PHASE_DATES).
@@ -84,4 +85,10 @@ if [ "$INTEGRATION" = 1 ]; then
       integration "$d" -m phase
     done
   fi
+
+  echo "== bench smoke (bench/run.sh --smoke: every measurement once, no thresholds)"
+  mkdir -p "$ROOT/bench/results"
+  BUILD="$ROOT/build" "$ROOT/bench/run.sh" --smoke > "$ROOT/bench/results/smoke.log" 2>&1 \
+    || { cat "$ROOT/bench/results/smoke.log"; exit 1; }
+  tail -12 "$ROOT/bench/results/smoke.log"
 fi
