@@ -28,6 +28,9 @@ enum mpic_dcv_method {
 };
 #define MPIC_DCV_METHOD_COUNT 13
 
+/* Redirects an agent follows for an HTTP method; the orchestrator reads a response_history that long. */
+#define MPIC_DCV_MAX_REDIRECTS 20
+
 /* The method table (names, kinds, rrtype names, params_free) is in dcv_method.c. */
 const char *mpic_dcv_method_name(enum mpic_dcv_method m);      /* "acme-http-01", ... */
 int mpic_dcv_method_parse(const char *s, enum mpic_dcv_method *out);

@@ -13,7 +13,7 @@
 
 #include "dcv_check.h"
 
-#define MAX_REDIRECTS 20
+#define MAX_REDIRECTS MPIC_DCV_MAX_REDIRECTS
 
 /* Tells a refused redirect from a bad URL of the request by its address
  * (mpic_dcv_http_take_url), so there is one object for both files. */
