@@ -57,12 +57,15 @@ if [ "$FUZZ" = 1 ]; then
     [ -x "$f" ] || continue
     name=$(basename "$f")
     seeds="$ROOT/tests/fuzz/corpus/$name"
-    # New units go to the first (scratch) directory; the shipped seeds are only read.
+    dict="$ROOT/tests/fuzz/$name.dict"
+    # New units go to the first (scratch) directory; the shipped seeds (tests/fuzz/seeds.py, minimised)
+    # are only read. Crash files land in the scratch directory too.
     mkdir -p "$work/$name"
-    "$f" -max_total_time=20 -rss_limit_mb=2048 -print_final_stats=0 "$work/$name" \
+    LSAN_OPTIONS=suppressions="$ROOT/tests/fuzz/lsan.supp" "$f" -max_total_time=20 -rss_limit_mb=2048 -print_final_stats=0 -artifact_prefix="$work/" \
+      $( [ -f "$dict" ] && echo "-dict=$dict" ) "$work/$name" \
       $( [ -d "$seeds" ] && echo "$seeds" ) 2>"$work/$name.log" \
       || { tail -40 "$work/$name.log"; exit 1; }
-    echo "$name: 20 s, no crash"
+    echo "$name: 20 s, no crash ($(grep -o 'cov: [0-9]*' "$work/$name.log" | tail -1))"
   done
   rm -rf "$work"
 fi
