@@ -115,7 +115,10 @@ for pid in "$STATE"/pids/*.pid; do
     tr '\0' ' ' < /proc/"$(cat "$pid")"/cmdline | grep -Eq '^/usr/sbin/mpic-(orchestrator|agent) ' \
         || fail "$(basename "$pid" .pid) does not run a packaged binary"
 done
-set -a; . "$STATE/cluster.env"; set +a
+set -a
+# shellcheck source=/dev/null  # cluster.env is written by local-cluster.sh up
+. "$STATE/cluster.env"
+set +a
 ask() {   # ask NAME JSON: POST it, expect a 200 with is_valid true
     local out=$WORK/$1.json code
     code=$(curl -s -o "$out" -w '%{http_code}' --max-time 30 -H "x-api-key: $MPIC_API_KEY" \
