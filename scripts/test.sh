@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Every test of mpic: installs what is missing, then
-#  1. gcc build with -Werror, unit tests (cmocka via ctest), the offline deploy/terraform check;
+#  1. gcc build with -Werror, unit tests (cmocka via ctest), the offline deploy/terraform check,
+#     the Debian packages (tests/package/test-package.sh);
 #  2. clang build with AddressSanitizer + UndefinedBehaviorSanitizer: unit tests,
 #     then the integration tests (real DNS lab, agents and orchestrator on loopback);
 #     then a smoke of the bench on the gcc build (seconds; fails on errors, never on times);
@@ -42,6 +43,11 @@ ctest --test-dir build --output-on-failure
 
 echo "== deploy/terraform (offline: HCL format and consistency, rendered configurations pass -t)"
 tests/deploy/check-terraform.sh build
+
+if [ "$INTEGRATION" = 1 ]; then
+  echo "== Debian packages (build, install, a cluster of the packaged daemons, purge; root only)"
+  tests/package/test-package.sh
+fi
 
 echo "== clang build with ASan + UBSan"
 cmake -S . -B build-asan -DCMAKE_C_COMPILER=clang -DCMAKE_BUILD_TYPE=Debug -DMPIC_SANITIZE=ON -DMPIC_FUZZ=ON >/dev/null
