@@ -609,29 +609,6 @@ static int parse_hash(const char *hex, unsigned char *out)
     return 0;
 }
 
-/* RFC 8738 §6: the SNI of an IP identifier is its reverse-DNS name, e.g.
- * 4.3.2.1.in-addr.arpa (no trailing dot: SNI has none). */
-static char *reverse_name(const unsigned char *ip, size_t len)
-{
-    char buf[80];
-    size_t o = 0;
-    if (len == 4) {
-        for (size_t i = 4; i-- > 0;)
-            o += (size_t)snprintf(buf + o, sizeof buf - o, "%u.", ip[i]);
-        snprintf(buf + o, sizeof buf - o, "in-addr.arpa");
-    } else {
-        static const char nib[] = "0123456789abcdef";
-        for (size_t i = 16; i-- > 0;) {
-            buf[o++] = nib[ip[i] & 0x0f];
-            buf[o++] = '.';
-            buf[o++] = nib[ip[i] >> 4];
-            buf[o++] = '.';
-        }
-        snprintf(buf + o, sizeof buf - o, "ip6.arpa");
-    }
-    return strdup(buf);
-}
-
 static SSL_CTX *client_ctx(void)
 {
     SSL_CTX *ctx = SSL_CTX_new(TLS_client_method());
@@ -700,7 +677,9 @@ struct mpic_dcv_alpn *mpic_dcv_alpn_start(const struct mpic_dcv_ctx *ctx, const 
             mpic_error_set(err, "tls-alpn-01: \"%s\" is not an IP address", target);
             goto fail;
         }
-        c->sni = reverse_name(c->ip, c->ip_len);
+        /* RFC 8738 §6: the SNI of an IP identifier is its reverse-DNS name. */
+        char rev[80];
+        c->sni = mpic_addr_reverse_name(target, rev, sizeof rev) == 0 ? strdup(rev) : NULL;
         add_address(&c->addrs[0], family, c->ip);
         c->n_addrs = 1;
         c->stage = STAGE_CONNECT;

@@ -326,7 +326,7 @@ static void on_done(CURL *easy, CURLcode rc, void *arg)
     }
     char *ip = NULL;
     if (curl_easy_getinfo(easy, CURLINFO_PRIMARY_IP, &ip) != CURLE_OK || ip == NULL ||
-        !mpic_dcv_http_same_address(ip, c->addr[c->fam])) {
+        !mpic_addr_same(ip, c->addr[c->fam])) {
         mpic_dcv_http_finish(c, false, false, err_http, "GET %s went to %s instead of the resolved %s", c->url,
                              ip ? ip : "an unknown address", c->addr[c->fam]);
         return;

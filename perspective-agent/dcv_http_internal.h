@@ -65,7 +65,6 @@ char *mpic_dcv_http_response_page(const struct mpic_dcv_http *c);
 size_t mpic_dcv_http_on_body(char *data, size_t size, size_t nmemb, void *userp);
 void mpic_dcv_http_make_utf8(char *msg);
 int mpic_dcv_http_build_headers(struct mpic_dcv_http *c, char *why, size_t why_len);
-bool mpic_dcv_http_same_address(const char *a, const char *b);
 int mpic_dcv_http_take_url(struct mpic_dcv_http *c, CURLU *u, const char *type);
 char *mpic_dcv_http_location_of(CURL *easy);
 CURLU *mpic_dcv_http_challenge_url(const char *target, const struct mpic_target *ti,
