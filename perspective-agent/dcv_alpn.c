@@ -44,6 +44,7 @@
 #include <unistd.h>
 
 #include "addr_lookup.h"
+#include "alpn_cert.h"
 #include "log.h"
 #include "netaddr.h"
 #include "tls.h"
@@ -51,15 +52,10 @@
 
 #define ALPN_PORT 443
 #define DEFAULT_TIMEOUT_MS 10000
-#define HASH_LEN 32
-/* RFC 8737 §3: the extension's value is the DER OCTET STRING of the hash. */
-#define EXT_VALUE_LEN (2 + HASH_LEN)
-#define ACME_IDENTIFIER_OID "1.3.6.1.5.5.7.1.31"
 
 static const char *const lookup_error = "mpic_error:dcv_checker:lookup";
 static const char *const refused_error = "mpic_error:dcv_checker:tls_alpn:target_refused";
 static const char *const connect_error = "mpic_error:dcv_checker:tls_alpn:connect";
-#define CERT_ERROR(reason) "mpic_error:dcv_checker:tls_alpn:certificate:" reason
 
 /* The ALPN protocol list in wire form: one length-prefixed name. */
 static const unsigned char alpn_wire[] = "\x0a" "acme-tls/1";
@@ -75,10 +71,7 @@ struct mpic_dcv_alpn {
     unsigned timeout_ms;
     char *target;
     char *sni;
-    enum mpic_target_kind kind;
-    unsigned char ip[16];           /* IP target, network order */
-    size_t ip_len;
-    unsigned char expected[EXT_VALUE_LEN];
+    struct mpic_alpn_expect expect; /* what the certificate must show */
 
     struct mpic_addr_lookup *lookup;   /* NULL once answered */
     struct mpic_addr_list addrs;    /* to try, in order */
@@ -165,134 +158,6 @@ static void fail(struct mpic_dcv_alpn *c, const char *type, const char *fmt, ...
     finish(c, false, false, mpic_error_list_append(NULL, type, msg), NULL);
 }
 
-/* ---- the certificate ---- */
-
-static bool ascii_equal_nocase(const unsigned char *a, size_t alen, const char *b)
-{
-    if (alen != strlen(b))
-        return false;
-    for (size_t i = 0; i < alen; i++) {
-        unsigned char x = a[i], y = (unsigned char)b[i];
-        if (x >= 'A' && x <= 'Z')
-            x = (unsigned char)(x - 'A' + 'a');
-        if (y >= 'A' && y <= 'Z')
-            y = (unsigned char)(y - 'A' + 'a');
-        if (x != y)
-            return false;
-    }
-    return true;
-}
-
-/* What a SAN entry holds, printable, for the error message. */
-static void describe_san(const GENERAL_NAME *g, char *buf, size_t len)
-{
-    if (g->type == GEN_DNS) {
-        const unsigned char *d = ASN1_STRING_get0_data(g->d.dNSName);
-        int n = ASN1_STRING_length(g->d.dNSName);
-        size_t o = (size_t)snprintf(buf, len, "dNSName ");
-        for (int i = 0; i < n && o + 1 < len; i++)
-            buf[o++] = d[i] >= 0x21 && d[i] < 0x7f ? (char)d[i] : '?';
-        buf[o < len ? o : len - 1] = '\0';
-    } else if (g->type == GEN_IPADD) {
-        const unsigned char *d = ASN1_STRING_get0_data(g->d.iPAddress);
-        int n = ASN1_STRING_length(g->d.iPAddress);
-        char ip[INET6_ADDRSTRLEN] = "?";
-        if (n == 4 || n == 16)
-            inet_ntop(n == 4 ? AF_INET : AF_INET6, d, ip, sizeof ip);
-        snprintf(buf, len, "iPAddress %s", ip);
-    } else {
-        snprintf(buf, len, "a name of type %d", g->type);
-    }
-}
-
-static json_t *check_san(const struct mpic_dcv_alpn *c, X509 *cert, json_t *errors)
-{
-    char msg[400];
-    int crit = -1;
-    GENERAL_NAMES *sans = X509_get_ext_d2i(cert, NID_subject_alt_name, &crit, NULL);
-    if (sans == NULL) {
-        const char *why = crit == -1 ? "no subjectAltName extension"
-                          : crit == -2 ? "more than one subjectAltName extension"
-                                       : "an unparseable subjectAltName extension";
-        snprintf(msg, sizeof msg, "certificate from %s for %s has %s; exactly one entry naming it is required",
-                 c->cur->text, c->target, why);
-        return mpic_error_list_append(errors, CERT_ERROR("san_count"), msg);
-    }
-    int n = sk_GENERAL_NAME_num(sans);
-    if (n != 1) {
-        snprintf(msg, sizeof msg, "certificate from %s for %s has %d subjectAltName entries; exactly one is required",
-                 c->cur->text, c->target, n);
-        errors = mpic_error_list_append(errors, CERT_ERROR("san_count"), msg);
-    } else {
-        const GENERAL_NAME *g = sk_GENERAL_NAME_value(sans, 0);
-        bool ok;
-        if (c->kind == MPIC_TARGET_DNS)
-            ok = g->type == GEN_DNS && ascii_equal_nocase(ASN1_STRING_get0_data(g->d.dNSName),
-                                                          (size_t)ASN1_STRING_length(g->d.dNSName), c->target);
-        else
-            ok = g->type == GEN_IPADD && (size_t)ASN1_STRING_length(g->d.iPAddress) == c->ip_len &&
-                 memcmp(ASN1_STRING_get0_data(g->d.iPAddress), c->ip, c->ip_len) == 0;
-        if (!ok) {
-            char seen[300];
-            describe_san(g, seen, sizeof seen);
-            snprintf(msg, sizeof msg, "certificate from %s names %s, not %s %s", c->cur->text, seen,
-                     c->kind == MPIC_TARGET_DNS ? "dNSName" : "iPAddress", c->target);
-            errors = mpic_error_list_append(errors, CERT_ERROR("san_mismatch"), msg);
-        }
-    }
-    GENERAL_NAMES_free(sans);
-    return errors;
-}
-
-static json_t *check_acme_identifier(const struct mpic_dcv_alpn *c, X509 *cert, json_t *errors)
-{
-    char msg[400];
-    ASN1_OBJECT *oid = OBJ_txt2obj(ACME_IDENTIFIER_OID, 1);
-    if (oid == NULL)
-        return mpic_error_list_append(errors, CERT_ERROR("extension_missing"),
-                                      "cannot look for the acmeIdentifier extension: out of memory");
-    int i = X509_get_ext_by_OBJ(cert, oid, -1);
-    int again = i < 0 ? -1 : X509_get_ext_by_OBJ(cert, oid, i);
-    ASN1_OBJECT_free(oid);
-    if (i < 0) {
-        snprintf(msg, sizeof msg,
-                 "certificate from %s for %s has no acmeIdentifier extension (" ACME_IDENTIFIER_OID ")",
-                 c->cur->text, c->target);
-        return mpic_error_list_append(errors, CERT_ERROR("extension_missing"), msg);
-    }
-    /* RFC 5280 §4.2: an extension appears at most once; which copy would count is anyone's guess. */
-    if (again >= 0) {
-        snprintf(msg, sizeof msg, "certificate from %s for %s has the acmeIdentifier extension more than once",
-                 c->cur->text, c->target);
-        return mpic_error_list_append(errors, CERT_ERROR("hash_mismatch"), msg);
-    }
-    X509_EXTENSION *ext = X509_get_ext(cert, i);
-    if (!X509_EXTENSION_get_critical(ext)) {
-        snprintf(msg, sizeof msg,
-                 "certificate from %s for %s has the acmeIdentifier extension, but not marked critical",
-                 c->cur->text, c->target);
-        errors = mpic_error_list_append(errors, CERT_ERROR("extension_not_critical"), msg);
-    }
-    const ASN1_OCTET_STRING *v = X509_EXTENSION_get_data(ext);
-    if (ASN1_STRING_length(v) != EXT_VALUE_LEN ||
-        memcmp(ASN1_STRING_get0_data(v), c->expected, EXT_VALUE_LEN) != 0) {
-        char hex[2 * 40 + 4];
-        const unsigned char *d = ASN1_STRING_get0_data(v);
-        int n = ASN1_STRING_length(v);
-        size_t o = 0;
-        for (int k = 0; k < n && k < 40; k++)
-            o += (size_t)snprintf(hex + o, sizeof hex - o, "%02x", d[k]);
-        if (n > 40)
-            snprintf(hex + o, sizeof hex - o, "...");
-        snprintf(msg, sizeof msg,
-                 "certificate from %s for %s: acmeIdentifier holds %s (%d bytes), not the DER OCTET STRING "
-                 "of key_authorization_hash",
-                 c->cur->text, c->target, n > 0 ? hex : "nothing", n);
-        errors = mpic_error_list_append(errors, CERT_ERROR("hash_mismatch"), msg);
-    }
-    return errors;
-}
-
 /* The handshake is done: the verdict. */
 static void judge(struct mpic_dcv_alpn *c)
 {
@@ -303,19 +168,7 @@ static void judge(struct mpic_dcv_alpn *c)
     const unsigned char *proto = NULL;
     unsigned proto_len = 0;
     SSL_get0_alpn_selected(c->ssl, &proto, &proto_len);
-    json_t *errors = NULL;
-    char msg[400];
-    if (proto_len != ALPN_WIRE_LEN - 1 || memcmp(proto, alpn_wire + 1, proto_len) != 0) {
-        snprintf(msg, sizeof msg, "%s (%s) did not negotiate ALPN acme-tls/1 (%s)", c->target, c->cur->text,
-                 proto_len == 0 ? "no protocol selected" : "another protocol selected");
-        errors = mpic_error_list_append(errors, CERT_ERROR("alpn_not_negotiated"), msg);
-    } else if (cert == NULL) {
-        snprintf(msg, sizeof msg, "%s (%s) presented no certificate", c->target, c->cur->text);
-        errors = mpic_error_list_append(errors, CERT_ERROR("extension_missing"), msg);
-    } else {
-        errors = check_san(c, cert, errors);
-        errors = check_acme_identifier(c, cert, errors);
-    }
+    json_t *errors = mpic_alpn_judge(&c->expect, c->cur->text, proto, proto_len, cert);
     X509_free(cert);
     finish(c, true, errors == NULL, errors, has_cn ? cn : NULL);
 }
@@ -490,32 +343,6 @@ static void on_addresses(const struct mpic_addr_list *found, const char *error, 
 
 /* ---- start ---- */
 
-static int parse_hash(const char *hex, unsigned char *out)
-{
-    if (hex == NULL || strlen(hex) != 2 * HASH_LEN)
-        return -1;
-    out[0] = 0x04;      /* OCTET STRING */
-    out[1] = HASH_LEN;
-    for (size_t i = 0; i < HASH_LEN; i++) {
-        unsigned v = 0;
-        for (size_t k = 0; k < 2; k++) {
-            char ch = hex[2 * i + k];
-            unsigned d;
-            if (ch >= '0' && ch <= '9')
-                d = (unsigned)(ch - '0');
-            else if (ch >= 'a' && ch <= 'f')
-                d = (unsigned)(ch - 'a' + 10);
-            else if (ch >= 'A' && ch <= 'F')
-                d = (unsigned)(ch - 'A' + 10);
-            else
-                return -1;
-            v = v << 4 | d;
-        }
-        out[2 + i] = (unsigned char)v;
-    }
-    return 0;
-}
-
 static SSL_CTX *client_ctx(void)
 {
     SSL_CTX *ctx = SSL_CTX_new(TLS_client_method());
@@ -556,12 +383,13 @@ struct mpic_dcv_alpn *mpic_dcv_alpn_start(const struct mpic_dcv_ctx *ctx, const 
     c->base = ctx->base;
     c->allow_private = ctx->allow_private_targets;
     c->timeout_ms = ctx->timeout_ms > 0 ? ctx->timeout_ms : DEFAULT_TIMEOUT_MS;
-    c->kind = ti->kind;
-    if (parse_hash(p->key_authorization_hash, c->expected) < 0) {
+    c->expect.kind = ti->kind;
+    if (mpic_alpn_expected_value(p->key_authorization_hash, c->expect.value) < 0) {
         mpic_error_set(err, "tls-alpn-01 for %s: key_authorization_hash must be 64 hex digits (SHA-256)", target);
         goto fail;
     }
     c->target = strdup(target);
+    c->expect.target = c->target;
     c->ssl_ctx = client_ctx();
     if (c->target == NULL || c->ssl_ctx == NULL) {
         char why[256];
@@ -579,8 +407,8 @@ struct mpic_dcv_alpn *mpic_dcv_alpn_start(const struct mpic_dcv_ctx *ctx, const 
 
     if (ti->kind != MPIC_TARGET_DNS) {
         int family = ti->kind == MPIC_TARGET_IPV4 ? AF_INET : AF_INET6;
-        c->ip_len = family == AF_INET ? 4 : 16;
-        if (inet_pton(family, target, c->ip) != 1 || mpic_addr_list_add_literal(&c->addrs, target) < 0) {
+        c->expect.ip_len = family == AF_INET ? 4 : 16;
+        if (inet_pton(family, target, c->expect.ip) != 1 || mpic_addr_list_add_literal(&c->addrs, target) < 0) {
             mpic_error_set(err, "tls-alpn-01: \"%s\" is not an IP address", target);
             goto fail;
         }
