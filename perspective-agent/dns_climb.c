@@ -246,11 +246,8 @@ struct mpic_dns_climb *mpic_dns_climb_start(struct mpic_resolver *r, const struc
         mpic_error_set(err, n == 0 || n > MPIC_CAA_MAX_LEVELS ? "no name to ask" : "out of memory");
         return NULL;
     }
-    cl->spec = *spec;
-    cl->resolver = r;
-    cl->lookups = lookups;
-    cl->n = n;
-    cl->sel = MPIC_CAA_SELECT_PENDING;
+    *cl = (struct mpic_dns_climb){ .spec = *spec, .resolver = r, .n = n, .lookups = lookups,
+                                   .sel = MPIC_CAA_SELECT_PENDING };
     for (size_t i = 0; i < n; i++) {
         lookups[i].climb = cl;
         lookups[i].lv.name = names[i];
