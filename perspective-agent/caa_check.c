@@ -24,12 +24,13 @@
 #include "dnssec.h"
 #include "insecure_proof.h"
 #include "log.h"
+#include "wire_errors.h"
 
 /* A DNS name has at most 127 labels. */
 #define MAX_LEVELS 128
 
-static const char *const lookup_error = "mpic_error:caa_checker:lookup";
-static const char *const permitted_error = "mpic_error:caa_checker:lookup_failure_permitted";
+static const char *const lookup_error = MPIC_ERR_CAA_LOOKUP;
+static const char *const permitted_error = MPIC_ERR_CAA_LOOKUP_FAILURE_PERMITTED;
 
 struct level {
     struct mpic_caa_check *check;

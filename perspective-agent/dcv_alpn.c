@@ -57,10 +57,10 @@
 #define EXT_VALUE_LEN (2 + HASH_LEN)
 #define ACME_IDENTIFIER_OID "1.3.6.1.5.5.7.1.31"
 
-static const char *const lookup_error = "mpic_error:dcv_checker:lookup";
-static const char *const refused_error = "mpic_error:dcv_checker:tls_alpn:target_refused";
-static const char *const connect_error = "mpic_error:dcv_checker:tls_alpn:connect";
-#define CERT_ERROR(reason) "mpic_error:dcv_checker:tls_alpn:certificate:" reason
+static const char *const lookup_error = MPIC_ERR_DCV_LOOKUP;
+static const char *const refused_error = MPIC_ERR_TLS_ALPN_TARGET_REFUSED;
+static const char *const connect_error = MPIC_ERR_TLS_ALPN_CONNECT;
+#define CERT_ERROR(reason) MPIC_ERR_TLS_ALPN_CERTIFICATE(reason)
 
 /* The ALPN protocol list in wire form: one length-prefixed name. */
 static const unsigned char alpn_wire[] = "\x0a" "acme-tls/1";
