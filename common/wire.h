@@ -1,6 +1,8 @@
 /* The Open MPIC 3.9.0 wire model (open-mpic-api.md) and the internal
  * orchestrator<->agent messages, on jansson. Parsing validates and collects
- * every problem; writers emit the exact key set and key order. */
+ * every problem; writers emit the exact key set and key order. The public
+ * face of wire*.c (wire.c lists which file holds what); the error and issue
+ * types are in wire_errors.h. */
 #ifndef MPIC_WIRE_H
 #define MPIC_WIRE_H
 
