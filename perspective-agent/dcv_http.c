@@ -60,10 +60,10 @@
 #define WEBSITE_BODY_MAX (64u * 1024u)
 #define USER_AGENT "mpic-agent"
 
-static const char *const err_http = "mpic_error:http";
-const char *const mpic_dcv_http_err_redirect = "mpic_error:redirect:invalid";
-static const char *const err_lookup = "mpic_error:dcv_checker:lookup";
-static const char *const err_param = "mpic_error:dcv_checker:parameter";
+static const char *const err_http = MPIC_ERR_HTTP;
+const char *const mpic_dcv_http_err_redirect = MPIC_ERR_REDIRECT_INVALID;
+static const char *const err_lookup = MPIC_ERR_DCV_LOOKUP;
+static const char *const err_param = MPIC_ERR_DCV_PARAMETER;
 
 static void free_hop_io(struct mpic_dcv_http *c)
 {
