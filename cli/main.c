@@ -46,18 +46,19 @@ static double now_s(void)
 struct progress {
     const char *what;
     double start;
-    long shown;   /* tenths of a second last written; -1 = nothing on the line */
+    long shown;   /* seconds last written; -1 = nothing on the line */
 };
 
-/* Only on a terminal: a pipe or a log file gets no carriage returns. */
+/* Only on a terminal: a pipe or a log file gets no carriage returns. curl
+ * calls this about once a second while it waits, so whole seconds it is. */
 static int on_progress(void *userdata, curl_off_t dltotal, curl_off_t dlnow, curl_off_t ultotal, curl_off_t ulnow)
 {
     struct progress *p = userdata;
-    long tenths = (long)((now_s() - p->start) * 10);
-    if (tenths != p->shown && tenths >= 3) {
-        fprintf(stderr, "\rmpic: checking %s ... %ld.%ld s", p->what, tenths / 10, tenths % 10);
+    double waited = now_s() - p->start;
+    if (waited >= 1 && (long)waited != p->shown) {
+        p->shown = (long)waited;
+        fprintf(stderr, "\rmpic: checking %s ... %ld s", p->what, p->shown);
         fflush(stderr);
-        p->shown = tenths;
     }
     return 0;
 }

@@ -5,12 +5,13 @@ wire, and where the URL and key come from (flags > environment > config file).
 The lab records are those of test_caa_zones.py and test_dcv_methods.py. The client runs with HOME
 and XDG_CONFIG_HOME in the test's tmp_path, so no config file of the machine's user is read."""
 import os
+import re
 import subprocess
 
 import pytest
 
 import schema
-from conftest import AGENT_CODES, build_dir, parse_json, read_env_file
+from conftest import AGENT_CODES, REPO, build_dir, parse_json, read_env_file
 
 H = "LoqXcYV8q5ONbJQxbmR7SCTNo3tiAXDfowyjxAjEuX0"   # at _acme-challenge.dcv.example.test
 OTHER_H = "AAAAcYV8q5ONbJQxbmR7SCTNo3tiAXDfowyjxAjEuX0"
@@ -192,3 +193,53 @@ def test_cli_unknown_config_setting_exits_2(tmp_path):
     p = run_mpic(tmp_path, "caa", "example.test", "--config", str(conf))
     assert p.returncode == 2, show(p)
     assert f"{conf}:2: unknown setting \"api_key\"" in p.stderr, show(p)
+
+
+# ---- the progress line ------------------------------------------------------------------------
+
+def test_cli_progress_line_on_a_terminal_is_erased(tmp_path):
+    """A server that takes 1.5 s (the cluster answers too fast for a progress line): on a terminal
+    stderr shows the line and erases it; the table on stdout is untouched."""
+    import http.server
+    import pty
+    import threading
+    import time
+
+    answer = (REPO / "tests" / "data" / "golden" / "caa_response.json").read_bytes()
+
+    class Slow(http.server.BaseHTTPRequestHandler):
+        def do_POST(self):
+            self.rfile.read(int(self.headers["Content-Length"]))
+            time.sleep(1.5)
+            self.send_response(200)
+            self.send_header("Content-Length", str(len(answer)))
+            self.end_headers()
+            self.wfile.write(answer)
+
+        def log_message(self, *args):
+            pass
+
+    server = http.server.HTTPServer(("127.0.0.1", 0), Slow)
+    threading.Thread(target=server.handle_request, daemon=True).start()
+    primary, secondary = pty.openpty()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("MPIC_")}
+    env.update(HOME=str(tmp_path), MPIC_URL=f"http://127.0.0.1:{server.server_port}", MPIC_API_KEY="k")
+    try:
+        p = subprocess.run([str(build_dir() / "mpic"), "caa", "example.com"], env=env, stdin=subprocess.DEVNULL,
+                           stdout=subprocess.PIPE, stderr=secondary, timeout=30)
+    finally:
+        os.close(secondary)
+        server.server_close()
+    err = b""
+    while True:
+        try:
+            chunk = os.read(primary, 4096)
+        except OSError:
+            break
+        if not chunk:
+            break
+        err += chunk
+    os.close(primary)
+    assert p.returncode == 0, (p.stdout, err)
+    assert re.fullmatch(rb"(\rmpic: checking example\.com \.\.\. [0-9]+ s)+\r\x1b\[K", err), err
+    assert b"\r" not in p.stdout and b"VALID: 1/2 perspectives passed (quorum 1)" in p.stdout, p.stdout
