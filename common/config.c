@@ -194,6 +194,23 @@ static int parse_audit_log(struct loader *ld, json_t *obj, struct mpic_orchestra
     return 0;
 }
 
+/* "policy" of the orchestrator and of the agent; cabf-br when absent. */
+static int opt_policy(struct loader *ld, json_t *obj, const char *parent, enum mpic_policy_profile *out)
+{
+    char kp[KEYPATH_LEN], show[SHOW_LEN];
+    const char *s = NULL;
+    json_t *v = json_object_get(obj, "policy");
+    *out = MPIC_PROFILE_CABF_BR;
+    if (v == NULL)
+        return 0;
+    mpic_cfg_keypath_key(kp, parent, "policy");
+    if (mpic_cfg_want_string(ld, v, kp, &s) < 0)
+        return -1;
+    if (mpic_policy_profile_parse(s, out) != 0)
+        return mpic_cfg_fail(ld, kp, "unknown policy \"%s\" (expected cabf-br or open-mpic-reference)", SHOW(s, show));
+    return 0;
+}
+
 static int parse_orchestrator(struct loader *ld, json_t *obj, struct mpic_config *cfg)
 {
     static const char *const keys[] = { "listen", "tls", "api_keys", "cohort_secret", "agent_tls",
@@ -256,16 +273,8 @@ static int parse_orchestrator(struct loader *ld, json_t *obj, struct mpic_config
 
     if (parse_audit_log(ld, obj, o) < 0)
         return -1;
-    o->policy = MPIC_PROFILE_CABF_BR;
-    if ((v = json_object_get(obj, "policy")) != NULL) {
-        const char *s = NULL;
-        char show[SHOW_LEN];
-        if (mpic_cfg_want_string(ld, v, "orchestrator.policy", &s) < 0)
-            return -1;
-        if (mpic_policy_profile_parse(s, &o->policy) != 0)
-            return mpic_cfg_fail(ld, "orchestrator.policy",
-                                 "unknown policy \"%s\" (expected cabf-br or open-mpic-reference)", SHOW(s, show));
-    }
+    if (opt_policy(ld, obj, P, &o->policy) < 0)
+        return -1;
     if (mpic_cfg_parse_primary(ld, obj, cfg) < 0)
         return -1;
     o->max_attempts_cap = 3;
@@ -344,10 +353,61 @@ static int parse_dns(struct loader *ld, json_t *obj, struct mpic_dns_config *dns
     return 0;
 }
 
+static bool spki_hex_ok(const char *s)
+{
+    return strlen(s) == 64 && strspn(s, "0123456789abcdef") == 64;
+}
+
+static int parse_orchestrator_identity(struct loader *ld, json_t *obj, struct mpic_agent_config *a)
+{
+    static const char *const keys[] = { "cn", "spki_sha256", NULL };
+    const char *P = "agent.orchestrator_identity";
+    const char *cn = "mpic-orchestrator";
+    char show[SHOW_LEN];
+    json_t *v;
+    if (obj != NULL && (mpic_cfg_want_object(ld, obj, P) < 0 || mpic_cfg_check_keys(ld, obj, P, keys) < 0))
+        return -1;
+    if (obj != NULL && (v = json_object_get(obj, "cn")) != NULL) {
+        if (mpic_cfg_want_string(ld, v, "agent.orchestrator_identity.cn", &cn) < 0)
+            return -1;
+        if (*cn == '\0')
+            return mpic_cfg_fail(ld, "agent.orchestrator_identity.cn", "must not be empty");
+    }
+    /* An agent that took its own name for the orchestrator's would serve its peers. */
+    if (strcmp(cn, a->perspective) == 0)
+        return mpic_cfg_fail(ld, "agent.orchestrator_identity.cn", "\"%s\" is this agent's own perspective code",
+                             SHOW(cn, show));
+    if (mpic_cfg_dup_str(ld, "agent.orchestrator_identity.cn", cn, &a->orchestrator_cn) < 0)
+        return -1;
+    json_t *arr = obj != NULL ? json_object_get(obj, "spki_sha256") : NULL;
+    if (arr == NULL)
+        return 0;
+    if (mpic_cfg_want_array(ld, arr, "agent.orchestrator_identity.spki_sha256") < 0 ||
+        mpic_cfg_strv_alloc(ld, "agent.orchestrator_identity.spki_sha256", json_array_size(arr),
+                            &a->orchestrator_spki) < 0)
+        return -1;
+    size_t i;
+    json_array_foreach(arr, i, v) {
+        char kp[KEYPATH_LEN];
+        const char *s = NULL;
+        mpic_cfg_keypath_index(kp, "agent.orchestrator_identity.spki_sha256", i);
+        if (mpic_cfg_want_string(ld, v, kp, &s) < 0)
+            return -1;
+        if (!spki_hex_ok(s))
+            return mpic_cfg_fail(ld, kp, "\"%s\" is not 64 lower-case hex digits (SHA-256 of the DER"
+                                 " SubjectPublicKeyInfo)", SHOW(s, show));
+        if (mpic_cfg_dup_str(ld, kp, s, &a->orchestrator_spki.v[a->orchestrator_spki.n]) < 0)
+            return -1;
+        a->orchestrator_spki.n++;
+    }
+    return 0;
+}
+
 static int parse_agent(struct loader *ld, json_t *obj, struct mpic_config *cfg)
 {
-    static const char *const keys[] = { "perspective", "listen", "tls", "dns", "check_timeout_ms",
-                                        "max_body_bytes", "allow_private_targets", NULL };
+    static const char *const keys[] = { "perspective", "listen", "tls", "orchestrator_identity", "dns",
+                                        "check_timeout_ms", "max_body_bytes", "allow_private_targets", "policy",
+                                        "lab_behaviours", NULL };
     const char *P = "agent";
     struct mpic_agent_config *a = &cfg->agent;
     bool active = ld->role == MPIC_ROLE_AGENT;
@@ -376,7 +436,8 @@ static int parse_agent(struct loader *ld, json_t *obj, struct mpic_config *cfg)
 
     if ((v = json_object_get(obj, "tls")) == NULL)
         return mpic_cfg_fail(ld, "agent.tls", "required key is missing");
-    if (parse_tls_files(ld, v, "agent.tls", true, &a->tls) < 0)
+    if (parse_tls_files(ld, v, "agent.tls", true, &a->tls) < 0 ||
+        parse_orchestrator_identity(ld, json_object_get(obj, "orchestrator_identity"), a) < 0)
         return -1;
 
     if ((v = json_object_get(obj, "dns")) == NULL)
@@ -390,6 +451,10 @@ static int parse_agent(struct loader *ld, json_t *obj, struct mpic_config *cfg)
     if (mpic_cfg_opt_unsigned(ld, obj, P, "check_timeout_ms", 1, CHECK_TIMEOUT_MAX_MS, &a->check_timeout_ms) < 0 ||
         opt_body_bytes(ld, obj, P, &a->max_body_bytes) < 0 ||
         mpic_cfg_opt_bool(ld, obj, P, "allow_private_targets", &a->allow_private_targets) < 0)
+        return -1;
+    if (opt_policy(ld, obj, P, &a->policy) < 0)
+        return -1;
+    if ((v = json_object_get(obj, "lab_behaviours")) != NULL && mpic_cfg_parse_lab_behaviours(ld, v, a) < 0)
         return -1;
 
     if (!active)
@@ -509,7 +574,10 @@ void mpic_config_free(struct mpic_config *cfg)
     free(a->perspective);
     free(a->listen_host);
     tls_files_free(&a->tls);
+    free(a->orchestrator_cn);
+    mpic_cfg_strv_free(&a->orchestrator_spki, false);
     mpic_cfg_strv_free(&a->dns.resolvers, false);
+    mpic_lab_behaviours_free(&a->lab_behaviours);
 
     memset(cfg, 0, sizeof *cfg);
 }

@@ -9,6 +9,7 @@
 #include <stdint.h>
 
 #include "error.h"
+#include "lab_behaviour.h"
 #include "policy.h"
 
 enum mpic_rir { MPIC_RIR_ARIN, MPIC_RIR_RIPE_NCC, MPIC_RIR_APNIC, MPIC_RIR_LACNIC, MPIC_RIR_AFRINIC };
@@ -81,10 +82,18 @@ struct mpic_agent_config {
     char *listen_host;
     uint16_t listen_port;
     struct mpic_tls_files tls;   /* ca = the CA that signs orchestrator client certs */
+    /* The one client the agent serves: the CA also signs the agents, so "from
+     * our CA" is not enough. Subject CN (default "mpic-orchestrator"), and when
+     * spki is non-empty, the SHA-256 of the certificate's SubjectPublicKeyInfo
+     * must be one of these (lower-case hex). */
+    char *orchestrator_cn;
+    struct mpic_strv orchestrator_spki;
     struct mpic_dns_config dns;
     unsigned check_timeout_ms;
     size_t max_body_bytes;
     bool allow_private_targets;
+    enum mpic_policy_profile policy;    /* "cabf-br" (default) refuses lab_behaviours */
+    struct mpic_lab_behaviours lab_behaviours;   /* empty unless a lab build under open-mpic-reference */
 };
 
 enum mpic_config_role { MPIC_ROLE_ORCHESTRATOR, MPIC_ROLE_AGENT };

@@ -1,7 +1,8 @@
 /* Shared by the files of the configuration loader: config.c (top level and
  * sections), config_values.c (typed readers, messages, syntax),
- * config_files.c (paths, PEM files, secrets) and config_perspectives.c (the
- * perspective catalogue and its geography). Not part of the public interface:
+ * config_files.c (paths, PEM files, secrets), config_perspectives.c (the
+ * perspective catalogue and its geography) and config_lab.c (the agent's lab
+ * behaviours). Not part of the public interface:
  * only these files include it. Every helper that can fail fills ld->err with
  * "FILE: KEY.PATH: message" and returns -1. */
 #ifndef MPIC_CONFIG_INTERNAL_H
@@ -82,5 +83,8 @@ int mpic_cfg_parse_perspectives(struct loader *ld, json_t *root, struct mpic_con
 int mpic_cfg_parse_primary(struct loader *ld, json_t *obj, struct mpic_config *cfg);
 int mpic_cfg_check_geography(struct loader *ld, struct mpic_config *cfg);
 void mpic_cfg_geo_config_free(struct mpic_config *cfg);
+
+/* config_lab.c: agent.lab_behaviours, after agent.policy is known */
+int mpic_cfg_parse_lab_behaviours(struct loader *ld, json_t *arr, struct mpic_agent_config *a);
 
 #endif

@@ -2,7 +2,11 @@
 
 #include <arpa/inet.h>
 #include <ctype.h>
+#include <idn2.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 static bool ldh(int c)
 {
@@ -35,6 +39,34 @@ static int check_labels(const char *s, size_t len, size_t *labels, struct mpic_e
     return 0;
 }
 
+static bool has_non_ascii(const char *s)
+{
+    for (; *s; s++)
+        if ((unsigned char)*s >= 0x80)
+            return true;
+    return false;
+}
+
+/* name into out->name after the prefix already there: as sent when ASCII,
+ * else its A-label form. */
+static int checked_name(const char *name, struct mpic_target *out, struct mpic_error *err)
+{
+    size_t at = strlen(out->name);
+    char *ascii = NULL;
+    if (has_non_ascii(name)) {
+        int rc = idn2_to_ascii_8z(name, &ascii, IDN2_NONTRANSITIONAL | IDN2_NFC_INPUT);
+        if (rc != IDN2_OK)
+            return mpic_error_set(err, "not a valid internationalised domain name (IDNA2008, UTS #46): %s",
+                                  idn2_strerror(rc));
+        name = ascii;
+    }
+    int n = snprintf(out->name + at, sizeof out->name - at, "%s", name);
+    free(ascii);
+    if (n < 0 || (size_t)n >= sizeof out->name - at)
+        return mpic_error_set(err, "DNS name longer than 253 characters");
+    return 0;
+}
+
 int mpic_target_parse(const char *s, struct mpic_target *out, struct mpic_error *err)
 {
     unsigned char buf[16];
@@ -43,11 +75,13 @@ int mpic_target_parse(const char *s, struct mpic_target *out, struct mpic_error 
         return mpic_error_set(err, "target is empty");
     if (inet_pton(AF_INET, s, buf) == 1) {
         out->kind = MPIC_TARGET_IPV4;
+        snprintf(out->name, sizeof out->name, "%s", s);
         return 0;
     }
     if (strchr(s, ':') != NULL) {
         if (inet_pton(AF_INET6, s, buf) == 1) {
             out->kind = MPIC_TARGET_IPV6;
+            snprintf(out->name, sizeof out->name, "%s", s);
             return 0;
         }
         return mpic_error_set(err, "not a valid IPv6 address (no brackets, ports or zones)");
@@ -57,7 +91,11 @@ int mpic_target_parse(const char *s, struct mpic_target *out, struct mpic_error 
     if (strncmp(s, "*.", 2) == 0) {
         out->wildcard = true;
         name = s + 2;
+        strcpy(out->name, "*.");
     }
+    if (checked_name(name, out, err) != 0)
+        return -1;
+    name = out->name + (out->wildcard ? 2 : 0);
     size_t len = strlen(name);
     if (len > 253)
         return mpic_error_set(err, "DNS name longer than 253 characters");
@@ -70,6 +108,9 @@ int mpic_target_parse(const char *s, struct mpic_target *out, struct mpic_error 
     const char *tld = strrchr(name, '.') + 1;
     if (strspn(tld, "0123456789") == strlen(tld))
         return mpic_error_set(err, "the top-level label must not be all digits");
+    if (strcasecmp(tld, "onion") == 0)
+        return mpic_error_set(err, ".onion names are not DNS names (RFC 7686) and the Baseline Requirements allow"
+                                   " no DNS-based validation of them");
     return 0;
 }
 

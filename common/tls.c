@@ -1,6 +1,7 @@
 #include "tls.h"
 
 #include <openssl/err.h>
+#include <openssl/evp.h>
 #include <openssl/x509.h>
 #include <stdio.h>
 #include <string.h>
@@ -71,4 +72,28 @@ int mpic_tls_cert_cn(X509 *cert, char *buf, size_t len)
     }
     OPENSSL_free(utf8);
     return rc;
+}
+
+bool mpic_tls_identity_matches(X509 *cert, const char *cn, const struct mpic_strv *spki, char *why, size_t len)
+{
+    char seen[256];
+    if (mpic_tls_cert_cn(cert, seen, sizeof seen) != 0 || strcmp(seen, cn) != 0) {
+        snprintf(why, len, "certificate CN is not %s", cn);
+        return false;
+    }
+    if (spki == NULL || spki->n == 0)
+        return true;
+    unsigned char *der = NULL, md[EVP_MAX_MD_SIZE];
+    unsigned int md_len = 0;
+    int n = i2d_X509_PUBKEY(X509_get_X509_PUBKEY(cert), &der);
+    bool hashed = n > 0 && EVP_Digest(der, (size_t)n, md, &md_len, EVP_sha256(), NULL) == 1;
+    OPENSSL_free(der);
+    char hex[2 * EVP_MAX_MD_SIZE + 1] = "";
+    for (unsigned int i = 0; hashed && i < md_len; i++)
+        snprintf(hex + 2 * i, 3, "%02x", md[i]);
+    for (size_t i = 0; hashed && i < spki->n; i++)
+        if (strcmp(hex, spki->v[i]) == 0)
+            return true;
+    snprintf(why, len, "public key (SPKI SHA-256 %s) is not pinned", hashed ? hex : "unavailable");
+    return false;
 }

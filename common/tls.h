@@ -18,6 +18,11 @@ SSL_CTX *mpic_tls_server_ctx(const char *cert, const char *key, const char *clie
 /* Subject CN of cert into buf; -1 when absent, repeated or not representable. */
 int mpic_tls_cert_cn(X509 *cert, char *buf, size_t len);
 
+/* Whether cert is the peer an identity names: subject CN equal to cn, and,
+ * when spki holds pins, the SHA-256 of its DER SubjectPublicKeyInfo (lower-case
+ * hex) among them. On false, why says what differed. */
+bool mpic_tls_identity_matches(X509 *cert, const char *cn, const struct mpic_strv *spki, char *why, size_t len);
+
 /* The first OpenSSL error queued, as text ("" when none); clears the queue. */
 const char *mpic_tls_last_error(char *buf, size_t len);
 

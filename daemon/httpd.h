@@ -25,8 +25,9 @@ struct bufferevent *mpic_http_tls_bev(struct event_base *base, void *ssl_ctx);
  * peer's delayed ACK (about 40 ms a request). -1 with errno on failure. */
 int mpic_http_listen(struct evhttp *http, const char *host, unsigned short port);
 
-/* Parses "-c CONFIG [-t]". Returns true to go on; false after printing the
- * usage, with *exit_status 0 for -h and 2 for wrong arguments. */
+/* Parses "-c CONFIG [-t]" (and -V, -h). Returns true to go on; false after
+ * printing the version or the usage, with *exit_status 0 for -V and -h and 2
+ * for wrong arguments. */
 bool mpic_daemon_args(int argc, char **argv, const char *program, const char **config, bool *check_only,
                       int *exit_status);
 

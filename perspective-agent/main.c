@@ -16,11 +16,16 @@
 #include <unistd.h>
 
 #include "caa_check.h"
+#include "clock.h"
 #include "curl_loop.h"
 #include "dcv_check.h"
 #include "config.h"
 #include "httpd.h"
+#ifdef MPIC_LAB_BEHAVIOUR
+#include "lab_behaviour_agent.h"
+#endif
 #include "log.h"
+#include "log_loop.h"
 #include "resolver.h"
 #include "tls.h"
 #include "wire.h"
@@ -46,7 +51,9 @@ struct job {
     enum mpic_dcv_kind dcv_kind;     /* with dcv: which of the handles below runs */
     void *dcv;                       /* struct mpic_dcv_dns / _http / _alpn while running */
     struct event *deadline;
-    int64_t started_ns;
+    const struct mpic_lab_behaviour *lab;   /* the lab rule this target selected, or NULL */
+    struct event *lab_delay;
+    int64_t started_ns;              /* monotonic */
     char ad[96];                /* per-level AD summary of a CAA check, for the log line */
     struct job *prev, *next;
 };
@@ -68,6 +75,8 @@ static void job_free(struct job *j)
         dcv_cancel(j->dcv_kind, j->dcv);
     if (j->deadline != NULL)
         event_free(j->deadline);
+    if (j->lab_delay != NULL)
+        event_free(j->lab_delay);
     if (j->prev != NULL)
         j->prev->next = j->next;
     else
@@ -86,7 +95,7 @@ static void job_reply(struct job *j, json_t *check_response, const char *outcome
     mpic_log(MPIC_LOG_INFO, "check", "trace=%s target=%s check_type=%s outcome=%s latency_ms=%lld ad=%s detail=%s",
              mpic_log_quote(j->request.trace_identifier, tr, sizeof tr),
              mpic_log_quote(j->request.target, t, sizeof t), mpic_check_type_name(j->request.check_type), outcome,
-             (long long)((mpic_now_ns() - j->started_ns) / 1000000), j->ad[0] ? j->ad : "-",
+             (long long)((mpic_clock_mono_ns() - j->started_ns) / 1000000), j->ad[0] ? j->ad : "-",
              mpic_log_quote(detail, d, sizeof d));
     mpic_http_send_json(j->req, 200, "OK", mpic_agent_response_json(a->cfg.agent.perspective, check_response));
     job_free(j);
@@ -99,7 +108,7 @@ static void on_caa_done(const struct mpic_caa_outcome *o, void *arg)
     snprintf(j->ad, sizeof j->ad, "%s", o->ad_summary);
     json_t *errors = o->error_type ? mpic_error_list_json(o->error_type, o->error_message) : NULL;
     json_t *details = mpic_caa_details_json(o->record_present, o->found_at, &o->records_seen);
-    json_t *cr = mpic_check_response_json(o->completed, o->passed, errors, mpic_now_ns(), MPIC_CHECK_CAA, details);
+    json_t *cr = mpic_check_response_json(o->completed, o->passed, errors, mpic_clock_now_ns(), MPIC_CHECK_CAA, details);
     const char *outcome = !o->completed ? "error" : o->passed ? "passed" : "failed";
     job_reply(j, cr, outcome, o->error_type ? o->error_message : mpic_caa_reason_text(o->reason));
 }
@@ -108,7 +117,7 @@ static void on_dcv_done(struct mpic_dcv_outcome *o, void *arg)
 {
     struct job *j = arg;
     j->dcv = NULL;   /* finished: must not be cancelled */
-    json_t *cr = mpic_check_response_json(o->completed, o->passed, o->errors, mpic_now_ns(), MPIC_CHECK_DCV,
+    json_t *cr = mpic_check_response_json(o->completed, o->passed, o->errors, mpic_clock_now_ns(), MPIC_CHECK_DCV,
                                           o->details);
     o->errors = o->details = NULL;
     const char *outcome = !o->completed ? "error" : o->passed ? "passed" : "failed";
@@ -148,7 +157,7 @@ static void on_deadline(evutil_socket_t fd, short what, void *arg)
              j->request.check_type == MPIC_CHECK_CAA ? "CAA" : mpic_dcv_method_name(j->request.dcv.method),
              j->agent->cfg.agent.check_timeout_ms);
     json_t *cr = mpic_check_response_json(false, false, mpic_error_list_json(timeout_error_type(j), msg),
-                                          mpic_now_ns(), j->request.check_type, empty_details(j));
+                                          mpic_clock_now_ns(), j->request.check_type, empty_details(j));
     job_reply(j, cr, "timeout", msg);
 }
 
@@ -181,6 +190,43 @@ static int start_dcv(struct agent *a, struct job *j, struct mpic_error *err)
     return j->dcv != NULL ? 0 : -1;
 }
 
+static void start_check(struct job *j);
+
+#ifdef MPIC_LAB_BEHAVIOUR
+/* The rule's answer, after its delay: the real check (delay), a fixed check
+ * response (result), or no check response at all. */
+static void lab_act(evutil_socket_t fd, short what, void *arg)
+{
+    struct job *j = arg;
+    const struct mpic_lab_behaviour *b = j->lab;
+    char line[600], t[600], r[700];
+    mpic_lab_behaviour_describe(b, line, sizeof line);
+    mpic_log(MPIC_LOG_INFO, "lab_behaviour", "target=%s rule=%s", mpic_log_quote(j->request.target, t, sizeof t),
+             mpic_log_quote(line, r, sizeof r));
+    if (b->action == MPIC_LAB_DELAY) {
+        start_check(j);
+    } else if (b->action == MPIC_LAB_RESULT) {
+        if (j->request.check_type == MPIC_CHECK_DCV)
+            j->dcv_kind = mpic_dcv_method_kind(j->request.dcv.method);
+        json_t *cr = mpic_lab_check_response(b, j->request.check_type, empty_details(j));
+        job_reply(j, cr, "lab", b->error ? b->error : "lab behaviour");
+    } else {
+        mpic_lab_answer_raw(j->req, b);
+        job_free(j);
+    }
+}
+
+static void lab_start(struct job *j)
+{
+    struct timeval tv = { j->lab->delay_ms / 1000, (j->lab->delay_ms % 1000) * 1000 };
+    if (j->lab->delay_ms == 0 || (j->lab_delay = evtimer_new(j->agent->base, lab_act, j)) == NULL) {
+        lab_act(-1, 0, j);
+        return;
+    }
+    evtimer_add(j->lab_delay, &tv);
+}
+#endif
+
 static void handle_check(struct agent *a, struct evhttp_request *req)
 {
     struct evbuffer *in = evhttp_request_get_input_buffer(req);
@@ -194,7 +240,7 @@ static void handle_check(struct agent *a, struct evhttp_request *req)
     }
     j->agent = a;
     j->req = req;
-    j->started_ns = mpic_now_ns();
+    j->started_ns = mpic_clock_mono_ns();
     j->next = a->jobs;
     if (a->jobs != NULL)
         a->jobs->prev = j;
@@ -206,6 +252,21 @@ static void handle_check(struct agent *a, struct evhttp_request *req)
         job_free(j);
         return;
     }
+#ifdef MPIC_LAB_BEHAVIOUR
+    if ((j->lab = mpic_lab_behaviour_find(&a->cfg.agent.lab_behaviours, j->request.target)) != NULL) {
+        lab_start(j);
+        return;
+    }
+#endif
+    start_check(j);
+}
+
+/* Runs the check the parsed request asks for, under the agent's deadline. */
+static void start_check(struct job *j)
+{
+    struct agent *a = j->agent;
+    struct evhttp_request *req = j->req;
+    struct mpic_error err;
     struct timeval tv = { a->cfg.agent.check_timeout_ms / 1000, (a->cfg.agent.check_timeout_ms % 1000) * 1000 };
     j->deadline = evtimer_new(a->base, on_deadline, j);
     if (j->request.check_type == MPIC_CHECK_DCV) {
@@ -266,16 +327,47 @@ static void on_signal(evutil_socket_t sig, short what, void *arg)
     event_base_loopexit(a->base, NULL);
 }
 
+static int ex_index_of_agent = -1;
+
+/* Runs after OpenSSL's own chain check: the CA signs agents too, so the leaf
+ * must also be the orchestrator the configuration names. Refused here, a
+ * peer's certificate never reaches a handler. */
+static int verify_orchestrator(int ok, X509_STORE_CTX *store)
+{
+    if (!ok || X509_STORE_CTX_get_error_depth(store) != 0)
+        return ok;
+    SSL *ssl = X509_STORE_CTX_get_ex_data(store, SSL_get_ex_data_X509_STORE_CTX_idx());
+    const struct mpic_agent_config *ac = SSL_CTX_get_ex_data(SSL_get_SSL_CTX(ssl), ex_index_of_agent);
+    char why[200], cn[256], q[300], qwhy[300];
+    X509 *cert = X509_STORE_CTX_get_current_cert(store);
+    if (ac != NULL && mpic_tls_identity_matches(cert, ac->orchestrator_cn, &ac->orchestrator_spki, why, sizeof why))
+        return 1;
+    if (mpic_tls_cert_cn(cert, cn, sizeof cn) != 0)
+        snprintf(cn, sizeof cn, "-");
+    mpic_log(MPIC_LOG_WARN, "client_refused", "cn=%s error=%s", mpic_log_quote(cn, q, sizeof q),
+             mpic_log_quote(ac ? why : "no identity configured", qwhy, sizeof qwhy));
+    X509_STORE_CTX_set_error(store, X509_V_ERR_APPLICATION_VERIFICATION);
+    return 0;
+}
+
 static int start(struct agent *a)
 {
     struct mpic_error err;
     const struct mpic_agent_config *ac = &a->cfg.agent;
     a->base = event_base_new();
+    if (a->base != NULL && mpic_log_attach(a->base) != 0) {
+        mpic_log(MPIC_LOG_ERROR, "startup_failed", "error=\"out of memory\"");
+        return -1;
+    }
     a->ssl_ctx = mpic_tls_server_ctx(ac->tls.cert, ac->tls.key, ac->tls.ca, &err);
     if (a->base == NULL || a->ssl_ctx == NULL) {
         mpic_log(MPIC_LOG_ERROR, "startup_failed", "error=\"%s\"", a->ssl_ctx ? "event_base_new" : err.msg);
         return -1;
     }
+    if (ex_index_of_agent < 0)
+        ex_index_of_agent = SSL_CTX_get_ex_new_index(0, NULL, NULL, NULL, NULL);
+    SSL_CTX_set_ex_data(a->ssl_ctx, ex_index_of_agent, (void *)ac);
+    SSL_CTX_set_verify(a->ssl_ctx, SSL_VERIFY_PEER | SSL_VERIFY_FAIL_IF_NO_PEER_CERT, verify_orchestrator);
     a->resolver = mpic_resolver_new(a->base, &ac->dns, &err);
     if (a->resolver == NULL) {
         mpic_log(MPIC_LOG_ERROR, "startup_failed", "error=\"%s\"", err.msg);
@@ -320,6 +412,7 @@ static void stop(struct agent *a)
         event_free(a->sigterm);
     if (a->sigint != NULL)
         event_free(a->sigint);
+    mpic_log_detach();
     if (a->ssl_ctx != NULL)
         SSL_CTX_free(a->ssl_ctx);
     if (a->base != NULL)
@@ -337,6 +430,8 @@ int main(int argc, char **argv)
     struct agent a = { 0 };
     struct mpic_error err;
     mpic_log_init("mpic-agent", MPIC_LOG_INFO);
+    if (mpic_clock_init("mpic-agent") != 0)
+        return 1;
     if (mpic_config_load(config, MPIC_ROLE_AGENT, &a.cfg, &err) != 0) {
         fprintf(stderr, "mpic-agent: %s\n", err.msg);
         return 1;
@@ -345,6 +440,13 @@ int main(int argc, char **argv)
         printf("%s: configuration OK: agent perspective %s, listen %s:%u, %zu resolver(s), %zu issuer domain(s)\n",
                config, a.cfg.agent.perspective, a.cfg.agent.listen_host, a.cfg.agent.listen_port,
                a.cfg.agent.dns.resolvers.n, a.cfg.caa_issuer_domains.n);
+        printf("%s: orchestrator identity: CN=%s", config, a.cfg.agent.orchestrator_cn);
+        for (size_t i = 0; i < a.cfg.agent.orchestrator_spki.n; i++)
+            printf("%s%s", i ? ", " : ", SPKI SHA-256 one of ", a.cfg.agent.orchestrator_spki.v[i]);
+        printf("%s\n", a.cfg.agent.orchestrator_spki.n ? "" : " (any key; no SPKI pin)");
+#ifdef MPIC_LAB_BEHAVIOUR
+        mpic_lab_print(&a.cfg.agent.lab_behaviours);
+#endif
         mpic_config_free(&a.cfg);
         return 0;
     }

@@ -17,12 +17,22 @@
 #   --no-private-targets  agents get allow_private_targets false: every lab target is refused
 #   --build DIR         where mpic-agent and mpic-orchestrator are ($BUILD_DIR or <repo>/build)
 #   --policy P          orchestrator policy: cabf-br (default with 4+ agents) or open-mpic-reference
-#                       (default below 4 agents, which cannot meet the BR phase in force)
+#                       (default below 4 agents); cabf-br needs as many agents as the next BR
+#                       phase asks, or `up` fails on the orchestrator's -t
+#   --default-count N   the orchestrator's default_perspective_count (min(agents, 6))
 #   --dnssec MODE       agent.dns.dnssec of every agent: validate (the agents' default) or require
 #   --primary           also run a primary network perspective (ca-primary, an agent on port
 #                       N+agents+1) that the orchestrator asks beside every cohort
 #   --primary-resolver H:P  the primary's resolver (default: the agents' resolver)
 #   --require-primary   with --primary: valid only when the primary passed too
+#   --scenarios         scenario mode (docs/conformance.md, Scenario mode): six agents under policy
+#                       open-mpic-reference whose lab behaviours (tests/conformance/behaviours.json)
+#                       make the names of conformance.test answer deterministically; shorter
+#                       orchestrator timeouts (per agent 2 s, per request 10 s). Needs a lab build
+#                       (MPIC_LAB_BEHAVIOUR, on with MPIC_SANITIZE) and the DNS lab.
+#
+# The daemons inherit the environment: MPIC_TEST_CLOCK (daemon/clock.h) sets their clock in a
+# build with the test clock.
 #
 # up refuses when a cluster already runs in the state dir, and on any failure stops what it
 # started and shows the failing log. down stops everything it finds in the state dir.
@@ -55,33 +65,35 @@ CATALOGUE=(
 )
 
 usage() {
-    sed -n '6,25p' "$0" | sed 's/^# \{0,1\}//' >&2
+    sed -n '6,34p' "$0" | sed 's/^# \{0,1\}//' >&2
     exit 2
 }
 die() { echo "$ME: $*" >&2; exit 1; }
 
 STATE=/tmp/mpic-cluster PORT=8080 AGENTS=6 RESOLVER='' LAB_IP=127.0.53.1 POLICY='' DNSSEC=''
-SPLIT_RESOLVER='' SPLIT_COUNT=2 PRIVATE_TARGETS=true PRIMARY=false PRIMARY_RESOLVER='' REQUIRE_PRIMARY=false
+SPLIT_RESOLVER='' SPLIT_COUNT=2 DEFAULT_COUNT='' PRIVATE_TARGETS=true PRIMARY=false PRIMARY_RESOLVER='' REQUIRE_PRIMARY=false
+SCENARIOS=false
 BUILD=${BUILD_DIR:-$REPO/build}
 CMD=
 while [ $# -gt 0 ]; do
     case $1 in
         up|down|status) [ -z "$CMD" ] || usage; CMD=$1; shift ;;
-        --state|--port|--agents|--resolver|--lab-ip|--build|--policy|--dnssec|--split-resolver|--split-count|--primary-resolver)
+        --state|--port|--agents|--resolver|--lab-ip|--build|--policy|--dnssec|--split-resolver|--split-count|--primary-resolver|--default-count)
             [ $# -ge 2 ] || die "$1 needs a value"
             case $1 in
                 --state) STATE=$2 ;; --port) PORT=$2 ;; --agents) AGENTS=$2 ;;
                 --resolver) RESOLVER=$2 ;; --lab-ip) LAB_IP=$2 ;; --build) BUILD=$2 ;;
                 --policy) POLICY=$2 ;; --dnssec) DNSSEC=$2 ;;
                 --split-resolver) SPLIT_RESOLVER=$2 ;; --split-count) SPLIT_COUNT=$2 ;;
-                --primary-resolver) PRIMARY_RESOLVER=$2 ;;
+                --primary-resolver) PRIMARY_RESOLVER=$2 ;; --default-count) DEFAULT_COUNT=$2 ;;
             esac
             shift 2 ;;
-        --state=*|--port=*|--agents=*|--resolver=*|--lab-ip=*|--build=*|--policy=*|--dnssec=*|--split-resolver=*|--split-count=*|--primary-resolver=*)
+        --state=*|--port=*|--agents=*|--resolver=*|--lab-ip=*|--build=*|--policy=*|--dnssec=*|--split-resolver=*|--split-count=*|--primary-resolver=*|--default-count=*)
             set -- "${1%%=*}" "${1#*=}" "${@:2}" ;;
         --no-private-targets) PRIVATE_TARGETS=false; shift ;;
         --primary) PRIMARY=true; shift ;;
         --require-primary) REQUIRE_PRIMARY=true; shift ;;
+        --scenarios) SCENARIOS=true; shift ;;
         -h|--help) usage ;;
         *) echo "$ME: unknown argument: $1" >&2; usage ;;
     esac
@@ -199,8 +211,8 @@ write_configs() {   # write_configs RESOLVER CODE...
     fi
     MPIC_POLICY=$policy MPIC_DNSSEC=$DNSSEC MPIC_PRIVATE_TARGETS=$PRIVATE_TARGETS MPIC_SPLIT_RESOLVER=$SPLIT_RESOLVER \
     MPIC_SPLIT_COUNT=$SPLIT_COUNT MPIC_PRIMARY=$([ "$PRIMARY" = true ] && echo "$PRIMARY_ROW") \
-    MPIC_PRIMARY_RESOLVER=$PRIMARY_RESOLVER MPIC_REQUIRE_PRIMARY=$REQUIRE_PRIMARY "$PY" - "$STATE" "$PORT" "$1" "${MPIC_LOG_LEVEL:-info}" "${CATALOGUE[@]:0:$AGENTS}" <<'PY'
-import json, os, sys
+    MPIC_PRIMARY_RESOLVER=$PRIMARY_RESOLVER MPIC_REQUIRE_PRIMARY=$REQUIRE_PRIMARY MPIC_SCENARIOS=$SCENARIOS MPIC_DEFAULT_COUNT=$DEFAULT_COUNT "$PY" - "$STATE" "$PORT" "$1" "${MPIC_LOG_LEVEL:-info}" "${CATALOGUE[@]:0:$AGENTS}" <<'PY'
+import hashlib, json, os, subprocess, sys
 state, port, resolver, log_level = sys.argv[1], int(sys.argv[2]), sys.argv[3], sys.argv[4]
 rows = [r.split("|") for r in sys.argv[5:]]
 split_resolver = os.environ["MPIC_SPLIT_RESOLVER"]
@@ -215,6 +227,13 @@ for i, (code, name, rir, close, lat, lon) in enumerate(rows, start=1):
     if near:
         p["too_close"] = near
     catalogue.append(p)
+# The agents serve only the orchestrator: its CN, and its key pinned (SPKI SHA-256), since the
+# cluster CA signs the agents' certificates too.
+pubkey = subprocess.run(["openssl", "x509", "-in", f"{certs}/orchestrator.crt", "-noout", "-pubkey"],
+                        check=True, capture_output=True).stdout
+spki = subprocess.run(["openssl", "pkey", "-pubin", "-outform", "DER"], input=pubkey, check=True,
+                      capture_output=True).stdout
+orchestrator_identity = {"cn": "mpic-orchestrator", "spki_sha256": [hashlib.sha256(spki).hexdigest()]}
 common = {"log_level": log_level, "caa": {"issuer_domains": ["ca.example.net"]},
           "perspectives": catalogue}
 primary_orch, primary = {}, None
@@ -223,6 +242,10 @@ if os.environ["MPIC_PRIMARY"]:
     primary = {"code": code, "name": name, "rir": rir, "url": f"https://127.0.0.1:{port + len(rows) + 1}",
                "location": {"lat": float(lat), "lon": float(lon)}}
     primary_orch = {"primary": primary, "require_primary": os.environ["MPIC_REQUIRE_PRIMARY"] == "true"}
+
+# Scenario mode: a lost perspective must cost 2 s, not 10 (docs/conformance.md, Scenario mode).
+scenarios = os.environ["MPIC_SCENARIOS"] == "true"
+scenario_orch = {"perspective_timeout_ms": 2000, "request_timeout_ms": 10000} if scenarios else {}
 
 def write(name, doc):
     path = f"{state}/config/{name}.json"
@@ -236,11 +259,11 @@ write("orchestrator", dict(common, orchestrator=dict({
     "cohort_secret": f"file:{secrets}/cohort-secret",
     "agent_tls": {"ca": f"{certs}/ca.crt", "cert": f"{certs}/orchestrator.crt",
                   "key": f"{certs}/orchestrator.key"},
-    "default_perspective_count": min(len(rows), 6),
+    "default_perspective_count": int(os.environ["MPIC_DEFAULT_COUNT"] or min(len(rows), 6)),
     "max_attempts_cap": 3,
     "policy": os.environ["MPIC_POLICY"],
     "audit_log": {"path": f"{state}/logs/audit.jsonl", "fsync": "per-request"},
-}, **primary_orch)))
+}, **primary_orch, **scenario_orch)))
 for i, p in enumerate(catalogue, start=1):
     code = p["code"]
     write(f"agent-{code}", dict(common, agent={
@@ -248,9 +271,11 @@ for i, p in enumerate(catalogue, start=1):
         "listen": f"127.0.0.1:{port + i}",
         "tls": {"ca": f"{certs}/ca.crt", "cert": f"{certs}/agent-{code}.crt",
                 "key": f"{certs}/agent-{code}.key"},
+        "orchestrator_identity": orchestrator_identity,
         "dns": dict({"resolvers": [split_resolver if i >= split_from else resolver], "timeout_ms": 1500, "tries": 2},
                     **({"dnssec": os.environ["MPIC_DNSSEC"]} if os.environ["MPIC_DNSSEC"] else {})),
         "allow_private_targets": os.environ["MPIC_PRIVATE_TARGETS"] == "true",
+        "policy": os.environ["MPIC_POLICY"],
     }))
 if primary:
     # The primary is not in the remote catalogue, so its config carries none.
@@ -259,9 +284,43 @@ if primary:
         "listen": f"127.0.0.1:{port + len(rows) + 1}",
         "tls": {"ca": f"{certs}/ca.crt", "cert": f"{certs}/agent-{primary['code']}.crt",
                 "key": f"{certs}/agent-{primary['code']}.key"},
+        "orchestrator_identity": orchestrator_identity,
         "dns": {"resolvers": [os.environ["MPIC_PRIMARY_RESOLVER"] or resolver], "timeout_ms": 1500, "tries": 2},
         "allow_private_targets": os.environ["MPIC_PRIVATE_TARGETS"] == "true",
     }})
+PY
+}
+
+# Scenario mode: merge tests/conformance/behaviours.json into the agents' configs, the
+# first cohort of a name computed from the orchestrator's config by mpic-lab-cohorts.
+write_behaviours() {
+    "$PY" - "$STATE" "$REPO/tests/conformance/behaviours.json" "$BUILD/mpic-lab-cohorts" "${CATALOGUE[@]:0:$AGENTS}" <<'PY'
+import json, subprocess, sys
+state, table, tool = sys.argv[1:4]
+codes = [r.split("|")[0] for r in sys.argv[4:]]
+rules = {c: [] for c in codes}
+for b in json.load(open(table))["behaviours"]:
+    who = b["agents"]
+    if who == "all":
+        who = codes
+    elif isinstance(who, dict):
+        p = subprocess.run([tool, f"{state}/config/orchestrator.json", who["first_cohort_of"], str(who["size"])],
+                           stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        if p.returncode != 0 or len(p.stdout.splitlines()) < 2:
+            sys.exit(f"{tool}: no two cohorts of {who['size']} for {who['first_cohort_of']}: {p.stderr.strip()}")
+        who = p.stdout.splitlines()[0].split()
+        print(f"first cohort of {b['agents']['first_cohort_of']}: {' '.join(who)}")
+    else:
+        who = [codes[i] for i in who]
+    for c in who:
+        rules[c].append(b["rule"])
+for c in codes:
+    path = f"{state}/config/agent-{c}.json"
+    doc = json.load(open(path))
+    doc["agent"]["lab_behaviours"] = rules[c]
+    with open(path, "w") as f:
+        json.dump(doc, f, indent=2, ensure_ascii=False)
+        f.write("\n")
 PY
 }
 
@@ -282,12 +341,24 @@ cmd_up() {
         || die "--primary-resolver $PRIMARY_RESOLVER: expected IP:PORT or [IPv6]:PORT"
     [ -z "$SPLIT_RESOLVER" ] || [[ $SPLIT_RESOLVER =~ ^(\[[0-9a-fA-F:]+\]|[0-9.]+)(:[0-9]+)?$ ]] \
         || die "--split-resolver $SPLIT_RESOLVER: expected IP:PORT or [IPv6]:PORT"
+    [ -z "$DEFAULT_COUNT" ] || { [[ $DEFAULT_COUNT =~ ^[0-9]+$ ]] && [ "$DEFAULT_COUNT" -ge 2 ] && [ "$DEFAULT_COUNT" -le "$AGENTS" ]; } \
+        || die "--default-count $DEFAULT_COUNT: must be 2..$AGENTS"
     if ! [[ $SPLIT_COUNT =~ ^[0-9]+$ ]] || [ "$SPLIT_COUNT" -lt 1 ] || [ "$SPLIT_COUNT" -ge "$AGENTS" ]; then
         die "--split-count $SPLIT_COUNT: must be 1..$((AGENTS - 1))"
     fi
     # shellcheck source=tests/lab/lab-addrs.sh
     . "$REPO"/tests/lab/lab-addrs.sh
     [ -n "$RESOLVER" ] || lab_addrs "$LAB_IP" > /dev/null || die "--lab-ip $LAB_IP: see above"
+    if [ "$SCENARIOS" = true ]; then
+        [ "$AGENTS" = 6 ] || die "--scenarios needs the six agents the scenario table names (--agents 6)"
+        [ -z "$RESOLVER" ] || die "--scenarios needs the DNS lab: drop --resolver"
+        [ "$PRIMARY" = false ] && [ -z "$SPLIT_RESOLVER" ] || die "--scenarios runs without --primary and --split-resolver"
+        [ -z "$POLICY" ] || [ "$POLICY" = open-mpic-reference ] \
+            || die "--scenarios runs under policy open-mpic-reference (lab behaviours are refused under $POLICY)"
+        POLICY=open-mpic-reference
+        [ -x "$BUILD/mpic-lab-cohorts" ] \
+            || die "--scenarios needs a lab build ($BUILD/mpic-lab-cohorts missing): configure with -DMPIC_LAB_BEHAVIOUR=ON or -DMPIC_SANITIZE=ON"
+    fi
     local bin
     for bin in mpic-agent mpic-orchestrator; do
         [ -x "$BUILD/$bin" ] || die "$BUILD/$bin not found; build first (scripts/setup.sh) or pass --build DIR"
@@ -331,6 +402,10 @@ cmd_up() {
       openssl rand -hex 24 > "$STATE/secrets/api-key"
       openssl rand -hex 32 > "$STATE/secrets/cohort-secret" )
     write_configs "$resolver"
+    if [ "$SCENARIOS" = true ]; then
+        write_behaviours > "$LOGS/behaviours.log" 2>&1 || fail "cannot write the scenario behaviours" "$LOGS/behaviours.log"
+        echo "scenario mode: $(grep -c . "$LOGS/behaviours.log" || true) computed cohort(s); behaviours from tests/conformance/behaviours.json"
+    fi
 
     local name cfg
     for name in orchestrator "${codes[@]/#/agent-}"; do

@@ -105,3 +105,42 @@ def test_agent_refuses_plain_http(cluster):
         except (ConnectionError, socket.timeout):
             pass
     assert not data.startswith(b"HTTP/1.1 200"), data[:300]
+
+
+def sign_with_cluster_ca(cluster, d, name, cn):
+    """A client certificate issued by the cluster's own CA (the CA of every agent), as a CA that
+    gives its agents certificates for both TLS uses would issue them."""
+    ec = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes"]
+
+    def run(*args):
+        subprocess.run(["openssl", *args], cwd=d, check=True, capture_output=True)
+    run("req", *ec, "-subj", f"/CN={cn}", "-keyout", f"{name}.key", "-out", f"{name}.csr")
+    (d / f"{name}.cnf").write_text("extendedKeyUsage=serverAuth,clientAuth\nkeyUsage=critical,digitalSignature\n")
+    run("x509", "-req", "-in", f"{name}.csr", "-CA", str(cluster.certs / "ca.crt"),
+        "-CAkey", str(cluster.certs / "ca.key"), "-set_serial", "0x1234", "-days", "2",
+        "-extfile", f"{name}.cnf", "-out", f"{name}.crt")
+    return d / f"{name}.crt", d / f"{name}.key"
+
+
+@pytest.mark.parametrize("code", AGENT_CODES)
+def test_agent_refuses_another_agents_identity_from_the_same_ca(cluster, code, tmp_path):
+    other = AGENT_CODES[(AGENT_CODES.index(code) + 1) % len(AGENT_CODES)]
+    crt, key = sign_with_cluster_ca(cluster, tmp_path, "peer", other)
+    assert_refused(cluster.agent_port(code), client_context(cluster, crt, key))
+
+
+def test_agent_refuses_orchestrator_cn_with_another_key(cluster, tmp_path):
+    """The local cluster pins the orchestrator's key (SPKI SHA-256) besides its CN."""
+    crt, key = sign_with_cluster_ca(cluster, tmp_path, "impostor", "mpic-orchestrator")
+    assert_refused(cluster.agent_port(AGENT_CODES[0]), client_context(cluster, crt, key))
+
+
+def test_agent_check_config_reports_the_orchestrator_identity(cluster):
+    from conftest import build_dir
+    code = AGENT_CODES[0]
+    p = subprocess.run([str(build_dir() / "mpic-agent"), "-t", "-c", str(cluster.state / "config" / f"agent-{code}.json")],
+                       capture_output=True, text=True, timeout=30)
+    assert p.returncode == 0, p.stdout + p.stderr
+    out = p.stdout + p.stderr
+    assert "orchestrator identity: CN=mpic-orchestrator" in out, out
+    assert "SPKI SHA-256" in out, out

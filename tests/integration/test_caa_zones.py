@@ -176,3 +176,26 @@ def test_caa_domains_match_case_insensitively(cluster):
     r = cluster.caa("deny.example.test", caa_check_parameters={"caa_domains": [OTHER_ISSUER.upper()]})
     assert r.status_code == 200, describe(r)
     assert r.body["is_valid"] is True, describe(r)
+
+
+# IDN: xn--bcher-kva.example.test ("bücher") carries a CAA record of the other CA, so a
+# U-label only fails if it was really checked as its A-label.
+@pytest.mark.parametrize("target", ["xn--bcher-kva.example.test", "bücher.example.test", "BÜCHER.example.test",
+                                    "Bücher.Example.Test"])
+def test_caa_idn_u_label_and_a_label_checked_alike(cluster, target):
+    r = cluster.caa(target)
+    assert_unanimous(r, target, False, "xn--bcher-kva.example.test", OTHER_ISSUER)
+
+
+def test_caa_idn_wildcard_u_label(cluster):
+    r = cluster.caa("*.bücher.example.test")
+    assert_unanimous(r, "*.bücher.example.test", False, "xn--bcher-kva.example.test", OTHER_ISSUER)
+
+
+@pytest.mark.parametrize("target", ["a\u200db.example.test", "\u0301abc.example.test", "bücher..example.test",
+                                    "\uff11\uff12\uff17.\uff10.\uff10.\uff11"],
+                         ids=["zwj", "leading-combining-mark", "empty-label", "fullwidth-digits"])
+def test_caa_invalid_u_label_is_400(cluster, target):
+    r = cluster.caa(target)
+    assert r.status_code == 400, describe(r)
+    assert [i["issue_type"] for i in r.body["validation_issues"]] == ["invalid-domain"], describe(r)

@@ -10,7 +10,7 @@
 # The zones name the web lab's addresses (web-lab.sh): for a lab on 127.X.Y.N (N = 1..24),
 # 127.X.Y.(10N+1) .. 127.X.Y.(10N+9); see lab-addrs.sh.
 #
-# On IP: knot (authoritative, signs example.test and deny.test, serves bogus.test,
+# On IP: knot (authoritative, signs example.test, deny.test and conformance.test, serves bogus.test,
 # expired.test and nosig.test as signed-then-broken by ldns-signzone) on :5300; unbound
 # (validating, refuses every name outside the lab) on :5353 -- the agents' resolver;
 # fail-dns.py answering SERVFAIL on :5310, REFUSED on :5311 and nothing on :5312.
@@ -89,7 +89,7 @@ rm -rf "$D"/knot "$D"/unbound "$D"/*.pid "$D"/*.log
 mkdir -p "$D"/knot/zones "$D"/knot/db "$D"/knot/run "$D"/unbound
 
 AUTH=$IP@5300
-SIGNED="example.test deny.test"
+SIGNED="example.test deny.test conformance.test"
 # The last three: names the Open MPIC reference's public suites ask about (test_upstream_forms.py).
 UNSIGNED="other.test many.test 113.0.203.in-addr.arpa 8.b.d.0.1.0.0.2.ip6.arpa caatestsuite.com open-mpic.org
           integration-testing.open-mpic.org"
@@ -117,8 +117,8 @@ template() {
         -e "s/@CLOSED_IP@/$CLOSED_IP/g" -e "s/@QUORUM_VALUE@/$QUORUM_VALUE/g" "$1"
 }
 Z=$D/knot/zones
-for z in example.test other.test deny.test 113.0.203.in-addr.arpa 8.b.d.0.1.0.0.2.ip6.arpa caatestsuite.com \
-         open-mpic.org integration-testing.open-mpic.org $CHILDREN; do
+for z in example.test other.test deny.test conformance.test 113.0.203.in-addr.arpa 8.b.d.0.1.0.0.2.ip6.arpa \
+         caatestsuite.com open-mpic.org integration-testing.open-mpic.org $CHILDREN; do
     template "$HERE/zones/$z.zone" > "$Z/$z.zone"
     if grep -q '@[A-Z_]*@' "$Z/$z.zone"; then echo "$0: $z.zone: unknown placeholder left" >&2; exit 1; fi
 done

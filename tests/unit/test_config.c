@@ -211,6 +211,67 @@ static void expect_error(void **state, const char *file, enum mpic_config_role r
 
 /* ---- valid files --------------------------------------------------------- */
 
+/* ---- agent.policy and agent.lab_behaviours -------------------------------- */
+
+static void agent_policy_defaults_to_cabf_br(void **state)
+{
+    struct mpic_config cfg;
+    load_ok(state, "agent.json", AGENT, &cfg);
+    assert_int_equal(cfg.agent.policy, MPIC_PROFILE_CABF_BR);
+    assert_int_equal(cfg.agent.lab_behaviours.n, 0);
+    mpic_config_free(&cfg);
+}
+
+static void agent_policy_unknown_rejected(void **state)
+{
+    expect_error(state, "err-agent-policy.json", AGENT, "agent.policy: unknown policy \"lab\"");
+}
+
+#ifdef MPIC_LAB_BEHAVIOUR
+static void lab_behaviours_load_in_order(void **state)
+{
+    struct mpic_config cfg;
+    load_ok(state, "lab-agent.json", AGENT, &cfg);
+    const struct mpic_lab_behaviours *r = &cfg.agent.lab_behaviours;
+    assert_int_equal(cfg.agent.policy, MPIC_PROFILE_OPEN_MPIC_REFERENCE);
+    assert_int_equal(r->n, 4);
+    assert_int_equal(r->v[0].action, MPIC_LAB_DELAY);
+    assert_int_equal(r->v[0].delay_ms, 1500);
+    assert_int_equal(r->v[1].action, MPIC_LAB_RESULT);
+    assert_false(r->v[1].passed);
+    assert_true(r->v[1].completed);   /* the default */
+    assert_string_equal(r->v[1].error, "scripted");
+    assert_int_equal(r->v[2].status, 503);
+    assert_int_equal(r->v[3].action, MPIC_LAB_CLOSE);
+    assert_int_equal(r->v[3].status, 502);
+    assert_ptr_equal(mpic_lab_behaviour_find(r, "a.fail.lab.test"), &r->v[1]);
+    assert_ptr_equal(mpic_lab_behaviour_find(r, "gone.lab.test"), &r->v[2]);
+    assert_null(mpic_lab_behaviour_find(r, "example.test"));
+    mpic_config_free(&cfg);
+}
+
+static void lab_behaviours_refused_under_cabf_br(void **state)
+{
+    expect_error(state, "err-lab-cabf.json", AGENT, "agent.lab_behaviours: refused under policy cabf-br");
+}
+
+static void lab_behaviour_rules_validated(void **state)
+{
+    expect_error(state, "err-lab-action.json", AGENT, "agent.lab_behaviours[0].action: unknown action \"explode\"");
+    expect_error(state, "err-lab-no-passed.json", AGENT, "agent.lab_behaviours[0].result.passed: required key");
+    expect_error(state, "err-lab-passed-incomplete.json", AGENT, "did not complete cannot have passed");
+    expect_error(state, "err-lab-delay-zero.json", AGENT, "agent.lab_behaviours[0]: action delay needs delay_ms");
+    expect_error(state, "err-lab-status-not-error.json", AGENT,
+                 "agent.lab_behaviours[0].status: only action transport-error");
+}
+#else
+static void lab_behaviours_refused_in_release_build(void **state)
+{
+    expect_error(state, "lab-agent.json", AGENT, "agent.lab_behaviours: this build has no lab behaviours");
+    expect_error(state, "err-lab-cabf.json", AGENT, "agent.lab_behaviours: this build has no lab behaviours");
+}
+#endif
+
 static void valid_orchestrator_loads_every_field(void **state)
 {
     struct fixture *fx = *state;
@@ -270,6 +331,9 @@ static void valid_orchestrator_loads_every_field(void **state)
     assert_int_equal(o->perspective_timeout_ms, 4000);
     assert_int_equal(o->request_timeout_ms, 20000);
     assert_int_equal(o->max_body_bytes, 2048);
+    snprintf(want, sizeof want, "%s/logs/audit.jsonl", fx->dir);
+    assert_string_equal(o->audit_log_path, want);
+    assert_false(o->audit_fsync);
     mpic_config_free(&cfg);
 }
 
@@ -325,6 +389,8 @@ static void orchestrator_defaults_applied(void **state)
     assert_int_equal(o->max_body_bytes, 65536);
     assert_null(o->primary);
     assert_false(o->require_primary);
+    /* The loader leaves the audit log optional; the orchestrator's start-up refuses cabf-br without one. */
+    assert_null(o->audit_log_path);
     assert_int_equal(cfg.computed_too_close.n, 0);   /* seven cities, all >= 500 km apart */
     mpic_config_free(&cfg);
 }
@@ -349,7 +415,25 @@ static void agent_defaults_applied(void **state)
     assert_int_equal(a->check_timeout_ms, 8000);
     assert_int_equal(a->max_body_bytes, 65536);
     assert_false(a->allow_private_targets);
+    assert_string_equal(a->orchestrator_cn, "mpic-orchestrator");
+    assert_int_equal(a->orchestrator_spki.n, 0);
     mpic_config_free(&cfg);
+}
+
+/* The agent's CA signs the agents too: only the named orchestrator is served. */
+static void agent_orchestrator_identity(void **state)
+{
+    struct mpic_config cfg;
+    load_ok(state, "agent-identity.json", AGENT, &cfg);
+    assert_string_equal(cfg.agent.orchestrator_cn, "orch-1");
+    assert_int_equal(cfg.agent.orchestrator_spki.n, 2);
+    assert_string_equal(cfg.agent.orchestrator_spki.v[1], "abababababababababababababababababababababababababababababababab");
+    mpic_config_free(&cfg);
+    expect_error(state, "err-agent-identity-own-code.json", AGENT,
+                 "agent.orchestrator_identity.cn: \"us-east-1\" is this agent's own perspective code");
+    expect_error(state, "err-agent-identity-bad-pin.json", AGENT,
+                 "agent.orchestrator_identity.spki_sha256[0]: \"ABCDEF\" is not 64 lower-case hex digits");
+    expect_error(state, "err-agent-identity-unknown-key.json", AGENT, "name");
 }
 
 static void rir_ripe_alias_and_case_accepted(void **state)
@@ -870,6 +954,7 @@ int main(void)
         cmocka_unit_test(orchestrator_defaults_applied),
         cmocka_unit_test(default_perspective_count_is_catalogue_size_when_small),
         cmocka_unit_test(agent_defaults_applied),
+        cmocka_unit_test(agent_orchestrator_identity),
         cmocka_unit_test(rir_ripe_alias_and_case_accepted),
         cmocka_unit_test(relative_paths_resolve_against_config_dir),
         cmocka_unit_test(agent_role_does_not_need_orchestrator_secrets),
@@ -929,6 +1014,15 @@ int main(void)
         cmocka_unit_test(rir_names_round_trip),
         cmocka_unit_test(find_perspective_by_code),
         cmocka_unit_test(free_is_safe_on_zeroed_and_freed_configs),
+        cmocka_unit_test(agent_policy_defaults_to_cabf_br),
+        cmocka_unit_test(agent_policy_unknown_rejected),
+#ifdef MPIC_LAB_BEHAVIOUR
+        cmocka_unit_test(lab_behaviours_load_in_order),
+        cmocka_unit_test(lab_behaviours_refused_under_cabf_br),
+        cmocka_unit_test(lab_behaviour_rules_validated),
+#else
+        cmocka_unit_test(lab_behaviours_refused_in_release_build),
+#endif
     };
     return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }

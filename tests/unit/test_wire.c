@@ -159,6 +159,33 @@ static void request_lists_every_problem(void **state)
     json_decref(issues);
 }
 
+/* Found by fuzz_wire: jansson's syntax error quotes the bad bytes, and an issue
+ * message that is not UTF-8 was dropped, so the 400 listed no issue at all. */
+static void request_invalid_utf8_still_listed(void **state)
+{
+    static const char body[] = "{\"a\":\"\\u000\xcf\x82\xdd\x82}";
+    struct mpic_request r;
+    struct mpic_orchestration o;
+    int rc;
+    json_t *issues = parse(body, &rc, &r, &o);
+    assert_int_equal(rc, -1);
+    assert_true(has_issue(issues, "invalid-json"));
+    char *s = mpic_json_dump(issues);
+    assert_non_null(s);
+    free(s);
+    mpic_request_free(&r);
+    json_decref(issues);
+
+    /* A long message cut inside a multi-octet character keeps its issue too. */
+    issues = json_array();
+    char name[600];
+    memset(name, 'a', 509);
+    strcpy(name + 509, "\xc3\xa9\xc3\xa9");
+    mpic_issue_add(issues, "invalid-domain", "x%s", name);
+    assert_int_equal(json_array_size(issues), 1);
+    json_decref(issues);
+}
+
 static void request_rejections(void **state)
 {
     expect_rejected("not json", "invalid-json");
@@ -174,6 +201,12 @@ static void request_rejections(void **state)
     expect_rejected("{\"domain_or_ip_target\":\"fe80::1%eth0\"}", "invalid-domain");
     expect_rejected("{\"check_type\":\"dcv\",\"domain_or_ip_target\":\"a.example\"}", "missing-field");
     expect_rejected("{\"check_type\":7,\"domain_or_ip_target\":\"a.example\"}", "invalid-check-type");
+    /* Without check_type a request is CAA; DCV parameters say the client meant DCV. */
+    expect_rejected("{\"domain_or_ip_target\":\"a.example\",\"dcv_check_parameters\":{\"validation_method\":"
+                    "\"dns-change\",\"dns_record_type\":\"TXT\",\"challenge_value\":\"x\"}}", "missing-field");
+    expect_rejected("{\"domain_or_ip_target\":\"a.example\",\"dcv_check_parameters\":{}}", "missing-field");
+    expect_rejected("{\"domain_or_ip_target\":\"example.onion\"}", "invalid-domain");
+    expect_rejected("{\"domain_or_ip_target\":\"a\\u200db.example\"}", "invalid-domain");
     expect_rejected("{\"domain_or_ip_target\":\"a.example\",\"orchestration_parameters\":{\"perspective_count\":\"6\"}}",
                     "invalid-perspective-count");
     expect_rejected("{\"domain_or_ip_target\":\"a.example\",\"orchestration_parameters\":{\"perspective_count\":6.0}}",
@@ -215,6 +248,22 @@ static void request_targets_accepted(void **state)
         mpic_request_free(&r);
         json_decref(issues);
     }
+}
+
+/* A U-label target is echoed as sent; the agents are asked about its A-label. */
+static void request_u_label_checked_as_a_label(void **state)
+{
+    struct mpic_request r;
+    struct mpic_orchestration o;
+    int rc;
+    json_t *issues = parse("{\"domain_or_ip_target\":\"B\\u00fccher.example.test\"}", &rc, &r, &o);
+    assert_int_equal(rc, 0);
+    assert_string_equal(r.target, "B\xc3\xbc" "cher.example.test");
+    json_t *aj = mpic_agent_request_json(&r, NULL);
+    assert_string_equal(json_string_value(json_object_get(aj, "domain_or_ip_target")), "xn--bcher-kva.example.test");
+    json_decref(aj);
+    mpic_request_free(&r);
+    json_decref(issues);
 }
 
 static void request_validation_method_mapped_to_rfc8657_label(void **state)
@@ -386,12 +435,14 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(request_minimal_gets_defaults),
+        cmocka_unit_test(request_invalid_utf8_still_listed),
         cmocka_unit_test(request_quorum_defaults_follow_count),
         cmocka_unit_test(request_cohort_for_single_attempt),
         cmocka_unit_test(request_unknown_keys_ignored),
         cmocka_unit_test(request_lists_every_problem),
         cmocka_unit_test(request_rejections),
         cmocka_unit_test(request_targets_accepted),
+        cmocka_unit_test(request_u_label_checked_as_a_label),
         cmocka_unit_test(request_validation_method_mapped_to_rfc8657_label),
         cmocka_unit_test(response_matches_golden_bytes),
         cmocka_unit_test(response_minimal_nulls_written_out),
