@@ -85,6 +85,10 @@ json_t *mpic_perspective_json(const char *code, json_t *check_response);    /* s
 /* Appends one {"error_type","error_message"}; list may be NULL (a new list is returned). */
 json_t *mpic_error_list_append(json_t *list, const char *type, const char *message);
 
+/* How method m takes the dcv_check_parameters key (contract spelling, e.g.
+ * "key_authorization_hash"): 0 not at all, 1 optional, 2 required. */
+int mpic_dcv_param_use(enum mpic_dcv_method m, const char *key);
+
 /* DCV details, key order as in the contract. Negative response_code, ad_flag
  * or response_status_code, and NULL strings / lists, are written as null. */
 json_t *mpic_dcv_dns_details_json(enum mpic_dcv_method m, const struct mpic_strv *records_seen, int response_code,

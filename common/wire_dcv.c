@@ -46,6 +46,14 @@ static bool takes(enum mpic_dcv_method m, int k)
     return (method_keys[m] & (R(k) | O(k))) != 0;
 }
 
+int mpic_dcv_param_use(enum mpic_dcv_method m, const char *key)
+{
+    for (int k = 0; (unsigned)m < MPIC_DCV_METHOD_COUNT && k < K_COUNT; k++)
+        if (strcmp(key, key_names[k]) == 0)
+            return (method_keys[m] & R(k)) ? 2 : (method_keys[m] & O(k)) ? 1 : 0;
+    return 0;
+}
+
 static bool printable_ascii(const char *s)
 {
     for (; *s; s++)
