@@ -341,3 +341,46 @@ def test_agent_resumes_tls_sessions_with_the_client_certificate(cluster, version
                 assert answer.startswith(b"HTTP/1.1 200"), answer[:300]
                 assert s.session_reused == (attempt == 1), f"attempt {attempt}: reused={s.session_reused}"
                 session = s.session
+
+
+def test_agent_refuses_an_expired_orchestrator_certificate(cluster, tmp_path):
+    """The orchestrator's own name and key (so the SPKI pin matches), from the cluster CA, but
+    expired yesterday: refused for the date alone."""
+    import datetime
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
+
+    def load(name):
+        return (cluster.certs / name).read_bytes()
+    ca_cert = x509.load_pem_x509_certificate(load("ca.crt"))
+    ca_key = serialization.load_pem_private_key(load("ca.key"), None)
+    key = serialization.load_pem_private_key(load("orchestrator.key"), None)
+    now = datetime.datetime.now(datetime.timezone.utc)
+    cert = (x509.CertificateBuilder()
+            .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "mpic-orchestrator")]))
+            .issuer_name(ca_cert.subject).public_key(key.public_key()).serial_number(x509.random_serial_number())
+            .not_valid_before(now - datetime.timedelta(days=10)).not_valid_after(now - datetime.timedelta(days=1))
+            .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.CLIENT_AUTH]), critical=False)
+            .sign(ca_key, hashes.SHA256()))
+    (tmp_path / "expired.crt").write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    ctx.check_hostname = False
+    ctx.load_verify_locations(cluster.certs / "ca.crt")
+    ctx.load_cert_chain(tmp_path / "expired.crt", cluster.certs / "orchestrator.key")
+    port = cluster.agent_port(AGENT_CODES[0])
+    answer = b""
+    try:
+        with socket.create_connection(("127.0.0.1", port), timeout=15) as raw:
+            with ctx.wrap_socket(raw) as s:
+                s.sendall(b"GET /healthz HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n")
+                answer = read_answer(s)
+    except (ssl.SSLError, OSError):
+        pass
+    assert not answer.startswith(b"HTTP/"), answer[:300]
+    # The same request with the valid certificate is answered: the refusal is the date's.
+    ctx.load_cert_chain(cluster.certs / "orchestrator.crt", cluster.certs / "orchestrator.key")
+    with socket.create_connection(("127.0.0.1", port), timeout=15) as raw:
+        with ctx.wrap_socket(raw) as s:
+            s.sendall(b"GET /healthz HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n")
+            assert read_answer(s).startswith(b"HTTP/1.1 200")
