@@ -1,27 +1,33 @@
 #!/usr/bin/python3
-"""Measure a running local cluster (bench/run.sh starts it): throughput and latency per scenario,
-orchestrator cold start, RSS before and after the load; print a table and ratios computed within
-this one run, and write them as JSON.
+"""Measure a running local cluster (bench/run.sh starts it) with mpic-loadgen and dnsperf: closed-
+and open-loop throughput and latency of CAA checks, the resolver alone, CPU and memory of every
+daemon, ready time; print the figures, the ratios of issue 9 and its targets (met / not met),
+write them as JSON and plot latency against offered load.
 
-    bench.py STATE_DIR BUILD_DIR RESULTS_JSON [--requests N] [--cap SECONDS]
+    bench.py STATE_DIR BUILD_DIR RESULTS_JSON [--smoke] [--profile] [--plot PNG]
 
-Exit status: 0 when every request got the status it should (200, or 400 for the bad request),
-1 when some did not. Times are reported, never judged: this is a benchmark, not a test.
+Exit status: 0 when every request got the status it should (200, or 400 for the bad request)
+and no connection failed; 1 otherwise. Times are reported, never judged: a target not met is
+printed as such and does not change the exit status.
 """
 
 import argparse
-import http.client
 import json
 import os
 import platform
+import shutil
 import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import threading
 import time
+import urllib.request
 
 CAA = {"check_type": "caa", "domain_or_ip_target": "example.test"}
+# The CAA queries one check of example.test makes: the agent asks every level of the climb at once.
+CAA_QUERIES = ["example.test CAA", "test CAA"]
 DCV = {"check_type": "dcv", "domain_or_ip_target": "dcv.example.test",
        "dcv_check_parameters": {"validation_method": "acme-dns-01",
                                 "key_authorization_hash": "LoqXcYV8q5ONbJQxbmR7SCTNo3tiAXDfowyjxAjEuX0"}}
@@ -29,132 +35,154 @@ DCV = {"check_type": "dcv", "domain_or_ip_target": "dcv.example.test",
 BAD = {"check_type": "caa", "domain_or_ip_target": "exa mple..test",
        "orchestration_parameters": {"perspective_count": 1}}
 
-SCENARIOS = [  # (name, body, expected status, concurrency)
-    ("caa-c1", CAA, 200, 1), ("caa-c16", CAA, 200, 16),
-    ("dcv-c1", DCV, 200, 1), ("dcv-c16", DCV, 200, 16),
-    ("bad400-c1", BAD, 400, 1), ("bad400-c16", BAD, 400, 16),
-]
-COLD_START_RUNS = 5
-COLD_START_CAP = 15.0   # seconds one start may take before we give up on it
+FULL = {
+    "closed_concurrency": [1, 4, 16, 64, 256], "closed_s": 5,
+    "open_rates": [100, 250, 500, 1000, 2000, 4000, 8000], "open_s": 5, "open_connections": 256,
+    "extra": [("dcv", DCV, 200, 1), ("dcv", DCV, 200, 16), ("bad400", BAD, 400, 1), ("bad400", BAD, 400, 16)],
+    "extra_s": 3, "in_flight": 1000, "in_flight_s": 5, "dns_s": 5, "ready_runs": 5, "profile_s": 8,
+}
+# A few seconds in all: every path of the full run once, so that it cannot rot. No figure means much.
+SMOKE = {
+    "closed_concurrency": [1, 16], "closed_s": 1,
+    "open_rates": [100], "open_s": 1, "open_connections": 16,
+    "extra": [("dcv", DCV, 200, 1), ("bad400", BAD, 400, 1)],
+    "extra_s": 1, "in_flight": 64, "in_flight_s": 1, "dns_s": 1, "ready_runs": 1, "profile_s": 1,
+}
+TARGETS = {  # issue 9 item 4
+    "mpic_over_resolver": (">=", 0.25), "p99_ms_at_1000": ("<=", 10.0), "p99_over_p50_worst": ("<=", 5.0),
+    "throughput_256_over_best": (">=", 0.9), "cpu_over_unbound_6q": ("<=", 3.0),
+    "orchestrator_rss_mib_in_flight": ("<=", 32.0), "agent_rss_mib_max": ("<=", 16.0), "ready_ms": ("<=", 100.0),
+}
 TICKS = os.sysconf("SC_CLK_TCK")
+READY_CAP = 15.0   # seconds one start may take before we give up on it
 
 
-def percentile(sorted_values, p):
-    """Nearest-rank percentile of an ascending list (None when empty)."""
-    if not sorted_values:
-        return None
-    rank = max(1, -(-len(sorted_values) * p // 100))   # ceil(n * p / 100)
-    return sorted_values[int(rank) - 1]
+def log(msg):
+    print(f"bench: {msg}", file=sys.stderr, flush=True)
 
 
-def proc_status(pid):
-    """VmRSS and VmHWM of a process, in KiB."""
-    out = {}
+def rss_kib(pid):
     with open(f"/proc/{pid}/status") as f:
         for line in f:
-            key, _, value = line.partition(":")
-            if key in ("VmRSS", "VmHWM"):
-                out[key] = int(value.split()[0])
-    return out
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1])
+    return 0
 
 
-def proc_cpu_seconds(pid):
-    """User plus system CPU time of a process so far."""
+def cpu_seconds(pid):
+    """User plus system CPU time of a process so far (10 ms ticks)."""
     with open(f"/proc/{pid}/stat") as f:
         fields = f.read().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / TICKS   # utime, stime (fields 14, 15)
+    return (int(fields[11]) + int(fields[12])) / TICKS
 
 
-class Client:
-    """One keep-alive connection; reconnects when the server closed it."""
+class Cluster:
+    def __init__(self, state, build):
+        env = dict(line.strip().split("=", 1) for line in open(f"{state}/cluster.env") if "=" in line)
+        self.state, self.build = state, build
+        self.url = env["MPIC_URL"]
+        self.port = int(self.url.rsplit(":", 1)[1])
+        self.key = env["MPIC_API_KEY"]
+        read = lambda path: int(open(path).read())
+        self.agents = sorted(f[:-4] for f in os.listdir(f"{state}/pids") if f.startswith("agent-"))
+        self.pids = {"orchestrator": read(f"{state}/pids/orchestrator.pid"),
+                     **{a: read(f"{state}/pids/{a}.pid") for a in self.agents}}
+        self.unbound = read(f"{state}/lab/unbound.pid")
+        with open(f"{state}/lab/unbound/unbound.conf") as f:
+            iface = next(line.split(":", 1)[1].strip() for line in f if line.strip().startswith("interface:"))
+        self.resolver_ip, self.resolver_port = iface.split("@")
+        self.loadgen = f"{build}/mpic-loadgen"
+        self.bodies = tempfile.mkdtemp(prefix="bodies.", dir=state)
 
-    def __init__(self, port, key):
-        self.port, self.conn = port, None
-        self.headers = {"x-api-key": key, "Content-Type": "application/json"}
+    def body_file(self, name, body):
+        path = f"{self.bodies}/{name}.json"
+        with open(path, "w") as f:
+            json.dump(body, f)
+        return path
 
-    def post(self, payload):
-        for attempt in (0, 1):
-            if self.conn is None:
-                self.conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=30)
-            try:
-                self.conn.request("POST", "/v1/mpic", body=payload, headers=self.headers)
-                resp = self.conn.getresponse()
-                body = resp.read()
-                if resp.getheader("Connection", "").lower() == "close":
-                    self.close()
-                return resp.status, body
-            except (http.client.HTTPException, OSError):
-                self.close()
-                # A kept-alive connection the server already closed fails on first use: retry once
-                # on a fresh one; a fresh connection failing is a real failure.
-                if attempt == 1:
-                    raise
-        raise AssertionError("unreachable")
+    def cpu(self):
+        return {**{n: cpu_seconds(p) for n, p in self.pids.items()}, "unbound": cpu_seconds(self.unbound)}
 
-    def close(self):
-        if self.conn is not None:
-            self.conn.close()
-            self.conn = None
-
-
-def run_scenario(port, key, body, expect, concurrency, count, cap, pids):
-    payload = json.dumps(body).encode()
-    lock = threading.Lock()
-    state = {"next": 0, "latencies": [], "bad_status": {}, "errors": [], "not_valid": 0}
-    deadline = time.monotonic() + cap
-
-    def worker():
-        client = Client(port, key)
+    def post(self, body):
+        req = urllib.request.Request(f"{self.url}/v1/mpic", data=json.dumps(body).encode(), method="POST",
+                                     headers={"x-api-key": self.key, "Content-Type": "application/json"})
         try:
-            while True:
-                with lock:
-                    if state["next"] >= count or time.monotonic() >= deadline:
-                        return
-                    state["next"] += 1
-                t0 = time.perf_counter()
-                try:
-                    status, reply = client.post(payload)
-                except (http.client.HTTPException, OSError) as e:
-                    with lock:
-                        state["errors"].append(repr(e))
-                    continue
-                dt = time.perf_counter() - t0
-                with lock:
-                    state["latencies"].append(dt)
-                    if status != expect:
-                        state["bad_status"][status] = state["bad_status"].get(status, 0) + 1
-                    elif status == 200 and json.loads(reply).get("is_valid") is not True:
-                        state["not_valid"] += 1
-        finally:
-            client.close()
+            with urllib.request.urlopen(req, timeout=30) as r:
+                return r.status, json.loads(r.read())
+        except urllib.error.HTTPError as e:
+            return e.code, json.loads(e.read() or b"null")
 
-    cpu0 = {name: proc_cpu_seconds(pid) for name, pid in pids.items()}
-    threads = [threading.Thread(target=worker, daemon=True) for _ in range(concurrency)]
-    t0 = time.perf_counter()
-    for t in threads:
+
+def run_load(cl, body_path, expect, conns, seconds, rate=None, sample_rss=False):
+    """One mpic-loadgen run; adds the expected status, CPU ms per answer of each daemon and, when
+    asked, the peak RSS of each daemon sampled every 20 ms."""
+    cmd = [cl.loadgen, "-u", f"{cl.url}/v1/mpic", "-b", body_path, "-k", cl.key, "-c", str(conns),
+           "-d", str(seconds), "-t", "60"] + (["-r", str(rate)] if rate else [])
+    peak = {n: 0 for n in cl.pids}
+    done = threading.Event()
+
+    def sampler():
+        while not done.wait(0.02):
+            for n, p in cl.pids.items():
+                peak[n] = max(peak[n], rss_kib(p))
+
+    cpu0 = cl.cpu()
+    t = threading.Thread(target=sampler, daemon=True) if sample_rss else None
+    if t:
         t.start()
-    for t in threads:
+    proc = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    done.set()
+    if t:
         t.join()
-    elapsed = time.perf_counter() - t0
-    cpu = {name: proc_cpu_seconds(pid) - cpu0[name] for name, pid in pids.items()}
+    cpu1 = cl.cpu()
+    if proc.returncode != 0:
+        raise RuntimeError(f"mpic-loadgen failed ({proc.returncode}): {proc.stderr.strip()}")
+    r = json.loads(proc.stdout)
+    n = r["completed"]
+    r["expected_status"] = expect
+    r["wrong_status"] = {s: c for s, c in r["status"].items() if int(s) != expect}
+    r["failed"] = bool(r["wrong_status"]) or any(r["errors"].values())
+    r["cpu_ms_per_request"] = {k: round((cpu1[k] - cpu0[k]) * 1000 / n, 4) if n else None for k in cpu0}
+    agents_cpu = sum(cpu1[a] - cpu0[a] for a in cl.agents)
+    r["cpu_ms_per_request"]["agents_total"] = round(agents_cpu * 1000 / n, 4) if n else None
+    if sample_rss:
+        r["peak_rss_kib"] = peak
+    return r
 
-    lat = sorted(state["latencies"])
-    done = len(lat)
-    ms = lambda v: None if v is None else round(v * 1000, 3)
-    return {
-        "concurrency": concurrency, "requested": count, "completed": done,
-        "capped": done + len(state["errors"]) < count,
-        "expected_status": expect, "wrong_status": state["bad_status"], "errors": state["errors"][:5],
-        "error_count": len(state["errors"]), "not_valid": state["not_valid"],
-        "elapsed_s": round(elapsed, 3), "throughput_rps": round(done / elapsed, 2) if elapsed else None,
-        "p50_ms": ms(percentile(lat, 50)), "p90_ms": ms(percentile(lat, 90)), "p99_ms": ms(percentile(lat, 99)),
-        "max_ms": ms(lat[-1] if lat else None),
-        "cpu_ms_per_request": {n: round(c * 1000 / done, 3) if done else None for n, c in cpu.items()},
-    }
+
+def resolver_alone(cl, seconds, dir_):
+    """dnsperf against the lab's unbound, cached CAA queries of the names the CAA check asks,
+    with the DO bit as the agents set it; unbound's CPU per query from /proc."""
+    if shutil.which("dnsperf") is None:
+        log("dnsperf not installed (scripts/setup.sh --test-deps): no resolver baseline")
+        return None
+    qfile = f"{dir_}/caa-queries.txt"
+    with open(qfile, "w") as f:
+        f.write("\n".join(CAA_QUERIES) + "\n")
+    cmd = ["dnsperf", "-s", cl.resolver_ip, "-p", cl.resolver_port, "-d", qfile, "-D",
+           "-c", "4", "-q", "256", "-t", "2"]
+    # Fill the cache first: the MPIC runs ask a warm resolver, so the baseline does too.
+    subprocess.run(cmd + ["-n", "2"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    c0 = cpu_seconds(cl.unbound)
+    out = subprocess.run(cmd + ["-l", str(seconds)], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    c1 = cpu_seconds(cl.unbound)
+    fig = {}
+    for line in out.stdout.splitlines():
+        line = line.strip()
+        for key, name in (("Queries completed:", "completed"), ("Queries lost:", "lost"),
+                          ("Queries per second:", "qps"), ("Average Latency (s):", "avg_latency_s")):
+            if line.startswith(key):
+                fig[name] = float(line[len(key):].split()[0])
+        if line.startswith("Response codes:"):
+            fig["rcodes"] = line[len("Response codes:"):].strip()
+    if "qps" not in fig:
+        raise RuntimeError(f"dnsperf gave no figures:\n{out.stdout}")
+    fig["unbound_cpu_us_per_query"] = round((c1 - c0) * 1e6 / fig["completed"], 3) if fig.get("completed") else None
+    fig["queries"] = CAA_QUERIES
+    return fig
 
 
 def healthz_status(port):
-    """Status of GET /healthz, or None when nothing answers yet."""
     try:
         with socket.create_connection(("127.0.0.1", port), timeout=1) as s:
             s.sendall(b"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n")
@@ -165,25 +193,25 @@ def healthz_status(port):
     return int(parts[1]) if len(parts) >= 2 and parts[1].isdigit() else None
 
 
-def cold_start(build, state, port):
+def ready_time(cl, port, runs):
     """Seconds from launching a second orchestrator (same config, another port and audit log)
-    to its first 200 on /healthz, COLD_START_RUNS times."""
-    with open(f"{state}/config/orchestrator.json") as f:
+    to its first 200 on /healthz, polled every ms."""
+    with open(f"{cl.state}/config/orchestrator.json") as f:
         cfg = json.load(f)
     cfg["orchestrator"]["listen"] = f"127.0.0.1:{port}"
-    cfg["orchestrator"]["audit_log"]["path"] = f"{state}/logs/audit-cold-start.jsonl"
-    path = f"{state}/config/orchestrator-cold-start.json"
+    cfg["orchestrator"]["audit_log"]["path"] = f"{cl.state}/logs/audit-cold-start.jsonl"
+    path = f"{cl.state}/config/orchestrator-cold-start.json"
     with open(path, "w") as f:
         json.dump(cfg, f, indent=2)
     if healthz_status(port) is not None:
-        raise RuntimeError(f"127.0.0.1:{port} already answers: cannot measure a cold start there")
+        raise RuntimeError(f"127.0.0.1:{port} already answers: cannot measure a start there")
     samples = []
-    pidfile = f"{state}/pids-bench/orchestrator-cold-start.pid"
+    pidfile = f"{cl.state}/pids-bench/orchestrator-cold-start.pid"
     os.makedirs(os.path.dirname(pidfile), exist_ok=True)
-    for i in range(COLD_START_RUNS):
-        with open(f"{state}/logs/orchestrator-cold-start.log", "ab") as log:
+    for _ in range(runs):
+        with open(f"{cl.state}/logs/orchestrator-cold-start.log", "ab") as logf:
             t0 = time.perf_counter()
-            proc = subprocess.Popen([f"{build}/mpic-orchestrator", "-c", path], stdout=log, stderr=log,
+            proc = subprocess.Popen([f"{cl.build}/mpic-orchestrator", "-c", path], stdout=logf, stderr=logf,
                                     stdin=subprocess.DEVNULL)
         with open(pidfile, "w") as f:
             f.write(f"{proc.pid}\n")   # run.sh's trap stops it if we are killed meanwhile
@@ -194,9 +222,9 @@ def cold_start(build, state, port):
                     break
                 if proc.poll() is not None:
                     raise RuntimeError(f"the second orchestrator exited ({proc.returncode}) during start-up; "
-                                       f"see {state}/logs/orchestrator-cold-start.log")
-                if time.perf_counter() - t0 > COLD_START_CAP:
-                    raise RuntimeError(f"the second orchestrator gave no 200 on /healthz in {COLD_START_CAP} s")
+                                       f"see {cl.state}/logs/orchestrator-cold-start.log")
+                if time.perf_counter() - t0 > READY_CAP:
+                    raise RuntimeError(f"the second orchestrator gave no 200 on /healthz in {READY_CAP} s")
                 time.sleep(0.001)
         finally:
             proc.send_signal(signal.SIGTERM)
@@ -206,18 +234,84 @@ def cold_start(build, state, port):
                 proc.kill()
                 proc.wait()
             os.unlink(pidfile)
-        # The port must be free again before the next start measures a bind, not a retry.
-        for _ in range(200):
+        for _ in range(200):   # the port free again, so the next start measures a bind, not a retry
             if healthz_status(port) is None:
                 break
             time.sleep(0.01)
     ordered = sorted(samples)
-    return {"runs_ms": [round(s * 1000, 3) for s in samples],
-            "median_ms": round(ordered[len(ordered) // 2] * 1000, 3), "min_ms": round(ordered[0] * 1000, 3)}
+    return {"runs_ms": [round(s * 1000, 3) for s in samples], "median_ms": round(ordered[len(ordered) // 2] * 1000, 3)}
 
 
-def ratio(a, b):
-    return round(a / b, 3) if a is not None and b else None
+def profile(cl, body_path, seconds, out_dir):
+    """perf record -g of the orchestrator and one agent while a closed loop of 64 runs."""
+    if shutil.which("perf") is None:
+        log("perf not installed: no profile")
+        return None
+    agent = "agent-us-east-1" if "agent-us-east-1" in cl.agents else cl.agents[0]
+    recs = {}
+    for name in ("orchestrator", agent):
+        data = f"{out_dir}/perf-{name}.data"
+        recs[name] = (data, subprocess.Popen(["perf", "record", "-g", "-F", "999", "-o", data, "-p",
+                                              str(cl.pids[name]), "--", "sleep", str(seconds)],
+                                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True))
+    time.sleep(0.3)
+    load = run_load(cl, body_path, 200, 64, seconds)
+    out = {"load": {k: load[k] for k in ("completed", "throughput_rps", "latency_ms")}}
+    for name, (data, p) in recs.items():
+        _, err = p.communicate()
+        if p.returncode != 0 or not os.path.exists(data):
+            log(f"perf record of {name} failed: {err.strip()[-300:]}")
+            continue
+        txt, top = f"{out_dir}/perf-{name}.txt", {}
+        with open(txt, "w") as f:
+            for sort, fields, limit in (("by_library", "overhead,dso", "0.5"), ("by_function", "overhead,dso,sym", "0.7")):
+                rep = subprocess.run(["perf", "report", "--stdio", "--no-children", "-g", "none", "--percent-limit",
+                                      limit, "-F", fields, "-i", data], stdout=subprocess.PIPE,
+                                     stderr=subprocess.DEVNULL, text=True)
+                rows = [line.strip() for line in rep.stdout.splitlines() if line.strip() and not line.startswith("#")]
+                rows.sort(key=lambda line: -float(line.split("%")[0]))
+                top[sort] = rows
+                f.write(f"# {name}, CPU samples {sort.replace('_', ' ')} (perf report -F {fields})\n")
+                f.write("\n".join(rows) + "\n\n")
+        out[name] = {"data": data, "report": txt, "top": {k: v[:15] for k, v in top.items()}}
+    return out
+
+
+def plot(steps, png):
+    """Latency percentiles against offered load, with gnuplot (gnuplot-nox)."""
+    if shutil.which("gnuplot") is None:
+        log("gnuplot not installed (scripts/setup.sh --test-deps): no plot")
+        return None
+    dat = os.path.splitext(png)[0] + ".dat"
+    with open(dat, "w") as f:
+        f.write("# offered_rps achieved_rps p50_ms p90_ms p99_ms p99_9_ms\n")
+        for s in steps:
+            l = s["latency_ms"]
+            if l["p50"] is not None:
+                f.write(f"{s['rate']} {s['throughput_rps']} {l['p50']} {l['p90']} {l['p99']} {l['p99_9']}\n")
+    script = f"""set terminal pngcairo size 900,560 font ",11"
+set output "{png}"
+set title "mpic: CAA check latency against offered load (open loop, 6 perspectives)"
+set xlabel "offered load (requests/s)"
+set ylabel "latency (ms)"
+set logscale xy
+set grid
+set key top left
+set arrow from graph 0, first 10 to graph 1, first 10 nohead dashtype 2 lc rgb "gray40"
+set label "target p99 10 ms" at graph 0.02, first 12 tc rgb "gray40"
+plot "{dat}" using 1:3 with linespoints lw 2 title "p50", \\
+     "{dat}" using 1:4 with linespoints lw 2 title "p90", \\
+     "{dat}" using 1:5 with linespoints lw 2 title "p99", \\
+     "{dat}" using 1:6 with linespoints lw 1 dashtype 3 title "p99.9"
+"""
+    r = subprocess.run(["gnuplot"], input=script, text=True, stderr=subprocess.PIPE)
+    if r.returncode != 0:
+        raise RuntimeError(f"gnuplot failed: {r.stderr.strip()}")
+    return png
+
+
+def ratio(a, b, digits=3):
+    return round(a / b, digits) if a is not None and b else None
 
 
 def fmt(v, width, digits=1):
@@ -229,109 +323,170 @@ def main():
     ap.add_argument("state")
     ap.add_argument("build")
     ap.add_argument("results")
-    ap.add_argument("--requests", type=int, default=300)
-    ap.add_argument("--cap", type=float, default=20.0, help="hard time cap per scenario, seconds")
+    ap.add_argument("--smoke", action="store_true")
+    ap.add_argument("--profile", action="store_true")
+    ap.add_argument("--plot")
     args = ap.parse_args()
-    sys.stdout.reconfigure(line_buffering=True)   # the table and the progress lines in order
-    # run.sh stops us with SIGTERM when it is interrupted: unwind, so that the cold-start
-    # orchestrator is stopped by its finally.
-    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
+    sys.stdout.reconfigure(line_buffering=True)
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))   # unwind: the cold-start orchestrator stops
+    plan = SMOKE if args.smoke else FULL
+    cl = Cluster(args.state, args.build)
+    out_dir = os.path.dirname(os.path.abspath(args.results))
+    started = time.time()
+    failed = []
 
-    env = dict(line.strip().split("=", 1) for line in open(f"{args.state}/cluster.env") if "=" in line)
-    port = int(env["MPIC_URL"].rsplit(":", 1)[1])
-    key = env["MPIC_API_KEY"]
-    pid = lambda name: int(open(f"{args.state}/pids/{name}.pid").read())
-    agents = sorted(f[:-4] for f in os.listdir(f"{args.state}/pids") if f.startswith("agent-"))
-    first_agent = "agent-us-east-1" if "agent-us-east-1" in agents else agents[0]
-    pids = {"orchestrator": pid("orchestrator"), **{a: pid(a) for a in agents}}
+    # A correctness probe before any load: the check is valid and asks as many perspectives as we count.
+    status, reply = cl.post(CAA)
+    if status != 200 or reply.get("is_valid") is not True:
+        raise RuntimeError(f"the CAA probe got {status}: {json.dumps(reply)[:500]}")
+    perspectives = len(reply.get("perspectives") or []) or len(cl.agents)
+    caa = cl.body_file("caa", CAA)
+    rss_idle = {n: rss_kib(p) for n, p in cl.pids.items()}
 
-    mem = {"before": {n: proc_status(p) for n, p in pids.items()}}
-    # Warm-up, not measured: the resolvers' caches, and the working set of 16 requests in flight,
-    # so that RSS after / after warm-up shows growth with the request count (a leak), apart from
-    # the one-time growth to the concurrent working set that RSS after / before includes.
-    for _, body, expect, conc in SCENARIOS:
-        run_scenario(port, key, body, expect, conc, 2 * conc, args.cap, {})
-    mem["warm"] = {n: proc_status(p) for n, p in pids.items()}
+    log("warm-up (resolver caches, connections)")
+    run_load(cl, caa, 200, 16, 1)
 
-    results, started = {}, time.time()
-    for name, body, expect, conc in SCENARIOS:
-        print(f"bench: {name} ({args.requests} requests, concurrency {conc}, cap {args.cap:.0f} s)",
-              file=sys.stderr, flush=True)
-        results[name] = run_scenario(port, key, body, expect, conc, args.requests, args.cap,
-                                     {"orchestrator": pids["orchestrator"], "agent": pids[first_agent]})
-        results[name]["rss_kib_after"] = {"orchestrator": proc_status(pids["orchestrator"])["VmRSS"],
-                                          "agent": proc_status(pids[first_agent])["VmRSS"]}
-    mem["after"] = {n: proc_status(p) for n, p in pids.items()}
-    print("bench: cold start", file=sys.stderr, flush=True)
-    cold = cold_start(args.build, args.state, port + 10)
+    closed = []
+    for c in plan["closed_concurrency"]:
+        log(f"closed loop, CAA, {c} connections, {plan['closed_s']} s")
+        r = run_load(cl, caa, 200, c, plan["closed_s"])
+        closed.append(r)
 
-    r = results
-    orch, agent = "orchestrator", first_agent
-    ratios = {
-        "caa_throughput_c16_over_c1": ratio(r["caa-c16"]["throughput_rps"], r["caa-c1"]["throughput_rps"]),
-        "dcv_throughput_c16_over_c1": ratio(r["dcv-c16"]["throughput_rps"], r["dcv-c1"]["throughput_rps"]),
-        "bad400_throughput_c16_over_c1": ratio(r["bad400-c16"]["throughput_rps"], r["bad400-c1"]["throughput_rps"]),
-        "dcv_p50_over_caa_p50": ratio(r["dcv-c1"]["p50_ms"], r["caa-c1"]["p50_ms"]),
-        "bad400_p50_over_caa_p50": ratio(r["bad400-c1"]["p50_ms"], r["caa-c1"]["p50_ms"]),
-        "orchestrator_rss_after_over_before": ratio(mem["after"][orch]["VmRSS"], mem["before"][orch]["VmRSS"]),
-        "agent_rss_after_over_before": ratio(mem["after"][agent]["VmRSS"], mem["before"][agent]["VmRSS"]),
-        "orchestrator_rss_after_over_warm": ratio(mem["after"][orch]["VmRSS"], mem["warm"][orch]["VmRSS"]),
-        "agent_rss_after_over_warm": ratio(mem["after"][agent]["VmRSS"], mem["warm"][agent]["VmRSS"]),
-        "cold_start_over_caa_p50": ratio(cold["median_ms"], r["caa-c1"]["p50_ms"]),
+    opened = []
+    for rate in plan["open_rates"]:
+        log(f"open loop, CAA, {rate} req/s offered, {plan['open_s']} s")
+        r = run_load(cl, caa, 200, plan["open_connections"], plan["open_s"], rate=rate)
+        r["saturated"] = r["throughput_rps"] < 0.9 * rate or r["unsent"] > 0.01 * rate * plan["open_s"]
+        opened.append(r)
+        if r["saturated"] and rate >= 1000:   # 1000 is a target's rate: always measured
+            break
+
+    extra = {}
+    for name, body, expect, c in plan["extra"]:
+        log(f"closed loop, {name}, {c} connections, {plan['extra_s']} s")
+        extra[f"{name}-c{c}"] = run_load(cl, cl.body_file(name, body), expect, c, plan["extra_s"])
+
+    log(f"{plan['in_flight']} connections, one CAA request in flight on each, {plan['in_flight_s']} s")
+    in_flight = run_load(cl, caa, 200, plan["in_flight"], plan["in_flight_s"], sample_rss=True)
+
+    log("resolver alone (dnsperf)")
+    dns = resolver_alone(cl, plan["dns_s"], cl.bodies)
+    log("ready time")
+    ready = ready_time(cl, cl.port + 10, plan["ready_runs"])
+    prof = None
+    if args.profile:
+        log(f"profiles (perf record -g, {plan['profile_s']} s, 64 connections)")
+        prof = profile(cl, caa, plan["profile_s"], out_dir)
+    png = plot(opened, args.plot) if args.plot else None
+
+    for r in closed + opened + list(extra.values()) + [in_flight]:
+        if r["failed"]:
+            failed.append(f"{r['mode']} c{r['connections']} r{r['rate']}: status {r['wrong_status']} errors {r['errors']}")
+
+    # The ratios of issue 9 item 4.
+    best = max(closed, key=lambda r: r["throughput_rps"])
+    at256 = next((r for r in closed if r["connections"] == 256), None)
+    at1000 = next((r for r in opened if r["rate"] == 1000), None)
+    p99_over_p50 = {r["connections"]: ratio(r["latency_ms"]["p99"], r["latency_ms"]["p50"], 2) for r in closed}
+    # CPU per request of the daemons: from the closed-loop run at 16 (busy, not overloaded).
+    steady = next((r for r in closed if r["connections"] == 16), best)
+    cpu = steady["cpu_ms_per_request"]
+    daemons_cpu_ms = cpu["orchestrator"] + cpu["agents_total"] if cpu["orchestrator"] is not None else None
+    unbound_q_ms = dns["unbound_cpu_us_per_query"] / 1000 if dns and dns.get("unbound_cpu_us_per_query") else None
+    agents_rss = {a: in_flight["peak_rss_kib"][a] for a in cl.agents}
+    figures = {
+        "mpic_over_resolver": ratio(best["throughput_rps"] * perspectives, dns["qps"] if dns else None),
+        "p99_ms_at_1000": at1000["latency_ms"]["p99"] if at1000 else None,
+        "p99_over_p50_worst": max((v for v in p99_over_p50.values() if v is not None), default=None),
+        "throughput_256_over_best": ratio(at256["throughput_rps"], best["throughput_rps"]) if at256 else None,
+        "cpu_over_unbound_6q": ratio(daemons_cpu_ms, 6 * unbound_q_ms if unbound_q_ms else None, 2),
+        "orchestrator_rss_mib_in_flight": round(in_flight["peak_rss_kib"]["orchestrator"] / 1024, 1),
+        "agent_rss_mib_max": round(max(agents_rss.values()) / 1024, 1),
+        "ready_ms": ready["median_ms"],
     }
+    verdict = {}
+    for k, (op, limit) in TARGETS.items():
+        v = figures[k]
+        verdict[k] = None if v is None else (v >= limit if op == ">=" else v <= limit)
 
-    failed = {n: s for n, s in r.items() if s["wrong_status"] or s["error_count"]}
     doc = {
-        "when": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(started)),
+        "when": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(started)), "smoke": args.smoke,
         "machine": {"cpus": os.cpu_count(), "loadavg_at_end": os.getloadavg(), "kernel": platform.release()},
-        "build": args.build, "agents": len(agents), "agent_measured": agent,
-        "requests_per_scenario": args.requests, "cap_s_per_scenario": args.cap,
-        "scenarios": r, "cold_start": cold, "memory_kib": mem, "ratios": ratios,
-        "failed_scenarios": sorted(failed),
+        "build": args.build, "agents": len(cl.agents), "perspectives": perspectives,
+        "closed_loop_caa": closed, "open_loop_caa": opened, "other_checks": extra, "in_flight": in_flight,
+        "resolver_alone": dns, "ready": ready, "rss_idle_kib": rss_idle, "profile": prof,
+        "p99_over_p50_by_concurrency": p99_over_p50,
+        "unbound_cpu_us_per_mpic_request": round(steady["cpu_ms_per_request"]["unbound"] * 1000, 2)
+        if steady["cpu_ms_per_request"]["unbound"] is not None else None,
+        "figures": figures, "targets": {k: {"op": op, "limit": lim, "met": verdict[k]} for k, (op, lim) in TARGETS.items()},
+        "plot": png, "failed": failed,
     }
-    os.makedirs(os.path.dirname(os.path.abspath(args.results)), exist_ok=True)
     with open(args.results, "w") as f:
         json.dump(doc, f, indent=2)
         f.write("\n")
 
-    print(f"\nmpic bench, {doc['when']}, {os.cpu_count()} CPUs, load average at end "
-          f"{' '.join(f'{x:.2f}' for x in os.getloadavg())}, {len(agents)} agents, build {args.build}")
-    print(f"\n{'scenario':<11} {'conc':>4} {'done':>5} {'req/s':>8} {'p50 ms':>8} {'p90 ms':>8} {'p99 ms':>8} "
-          f"{'max ms':>8} {'orch CPU ms/req':>15} {'agent CPU ms/req':>16}")
-    for name, s in r.items():
-        cpu = s["cpu_ms_per_request"]
-        flag = "" if not (s["wrong_status"] or s["error_count"]) else \
-            f"  FAILED: status {s['wrong_status']} errors {s['error_count']}"
-        flag += "" if not s["not_valid"] else f"  ({s['not_valid']} not is_valid)"
-        flag += "" if not s["capped"] else "  (time cap reached)"
-        print(f"{name:<11} {s['concurrency']:>4} {s['completed']:>5} {fmt(s['throughput_rps'], 8)} "
-              f"{fmt(s['p50_ms'], 8, 2)} {fmt(s['p90_ms'], 8, 2)} {fmt(s['p99_ms'], 8, 2)} {fmt(s['max_ms'], 8, 2)} "
-              f"{fmt(cpu.get('orchestrator'), 15, 3)} {fmt(cpu.get('agent'), 16, 3)}{flag}")
-    print(f"\ncold start (launch to first 200 on /healthz): median {cold['median_ms']:.1f} ms, "
-          f"min {cold['min_ms']:.1f} ms over {len(cold['runs_ms'])} starts")
-    print(f"\n{'memory (KiB)':<24} {'RSS before':>10} {'RSS warm':>9} {'RSS after':>9} {'HWM after':>9}")
-    for n in (orch, agent):
-        print(f"{n:<24} {mem['before'][n]['VmRSS']:>10} {mem['warm'][n]['VmRSS']:>9} "
-              f"{mem['after'][n]['VmRSS']:>9} {mem['after'][n]['VmHWM']:>9}")
+    la = " ".join(f"{x:.2f}" for x in os.getloadavg())
+    print(f"\nmpic bench{' (smoke)' if args.smoke else ''}, {doc['when']}, {os.cpu_count()} CPUs, load average "
+          f"at end {la}, {len(cl.agents)} agents, {perspectives} perspectives per CAA check, build {args.build}")
+    head = f"{'req/s':>9} {'p50 ms':>8} {'p90 ms':>8} {'p99 ms':>8} {'p99.9 ms':>9} {'max ms':>8}"
+    line = lambda r: (f"{fmt(r['throughput_rps'], 9)} {fmt(r['latency_ms']['p50'], 8, 2)} "
+                      f"{fmt(r['latency_ms']['p90'], 8, 2)} {fmt(r['latency_ms']['p99'], 8, 2)} "
+                      f"{fmt(r['latency_ms']['p99_9'], 9, 2)} {fmt(r['latency_ms']['max'], 8, 2)}")
+    bad = lambda r: "" if not r["failed"] else f"  FAILED: status {r['wrong_status']} errors {r['errors']}"
+    print(f"\nclosed loop, CAA ({plan['closed_s']} s each)\n{'conns':>6} {'done':>7} {head} {'p99/p50':>8} "
+          f"{'orch CPU ms/req':>15} {'agents CPU ms/req':>17}")
+    for r in closed:
+        cpu_r = r["cpu_ms_per_request"]
+        print(f"{r['connections']:>6} {r['completed']:>7} {line(r)} {fmt(p99_over_p50[r['connections']], 8, 2)} "
+              f"{fmt(cpu_r['orchestrator'], 15, 3)} {fmt(cpu_r['agents_total'], 17, 3)}{bad(r)}")
+    print(f"\nopen loop, CAA ({plan['open_s']} s each, {plan['open_connections']} connections; latency from the "
+          f"scheduled send)\n{'offered':>7} {'done':>7} {'unsent':>7} {head}")
+    for r in opened:
+        sat = "  saturated" if r["saturated"] else ""
+        print(f"{r['rate']:>7.0f} {r['completed']:>7} {r['unsent']:>7} {line(r)}{sat}{bad(r)}")
+    print(f"\nother checks, closed loop ({plan['extra_s']} s each)\n{'check':<12} {'done':>7} {head}")
+    for name, r in extra.items():
+        print(f"{name:<12} {r['completed']:>7} {line(r)}{bad(r)}")
+    print(f"\n{plan['in_flight']} connections with a request in flight each: {in_flight['completed']} done, "
+          f"{line(in_flight).split()[0]} req/s, p50 {in_flight['latency_ms']['p50']} ms, p99 "
+          f"{in_flight['latency_ms']['p99']} ms{bad(in_flight)}")
+    print(f"  peak RSS: orchestrator {in_flight['peak_rss_kib']['orchestrator']} KiB (idle {rss_idle['orchestrator']}),"
+          f" agents {min(agents_rss.values())}..{max(agents_rss.values())} KiB")
+    if dns:
+        print(f"\nresolver alone (dnsperf, {plan['dns_s']} s, {' + '.join(CAA_QUERIES)}, DO bit): {dns['qps']:.0f} "
+              f"queries/s, {dns.get('lost', 0):.0f} lost, rcodes {dns.get('rcodes')}, unbound "
+              f"{dns['unbound_cpu_us_per_query']} µs CPU per query")
+    print(f"unbound CPU per MPIC CAA request (closed loop, 16): {doc['unbound_cpu_us_per_mpic_request']} µs; "
+          f"orchestrator {cpu['orchestrator']} ms, agents {cpu['agents_total']} ms")
+    print(f"ready (exec to first 200 on /healthz): median {ready['median_ms']:.1f} ms of {len(ready['runs_ms'])}")
+    if prof:
+        for name in [k for k in prof if k != "load"]:
+            print(f"\nprofile of {name} (perf report --no-children, {prof[name]['report']}):")
+            print("  by library:  " + ";  ".join(" ".join(t.split()) for t in prof[name]["top"]["by_library"][:6]))
+            for t in prof[name]["top"]["by_function"][:8]:
+                print(f"  {t}")
 
-    labels = [
-        ("caa_throughput_c16_over_c1", "CAA throughput, concurrency 16 / 1"),
-        ("dcv_throughput_c16_over_c1", "DCV throughput, concurrency 16 / 1"),
-        ("bad400_throughput_c16_over_c1", "400 throughput, concurrency 16 / 1"),
-        ("dcv_p50_over_caa_p50", "DCV p50 / CAA p50"),
-        ("bad400_p50_over_caa_p50", "400 p50 / CAA p50"),
-        ("orchestrator_rss_after_over_before", "orchestrator RSS after / before"),
-        ("agent_rss_after_over_before", f"agent RSS after / before ({agent[6:]})"),
-        ("orchestrator_rss_after_over_warm", "orchestrator RSS after / after warm-up"),
-        ("agent_rss_after_over_warm", "agent RSS after / after warm-up"),
-        ("cold_start_over_caa_p50", "cold start / CAA p50"),
-    ]
-    print("\nratios (within this run)")
-    for k, label in labels:
-        print(f"  {label:<42} {fmt(ratios[k], 8, 3)}")
-    print(f"\nresults: {args.results}")
+    labels = {
+        "mpic_over_resolver": f"MPIC CAA req/s x {perspectives} / resolver queries/s",
+        "p99_ms_at_1000": "p99 (ms) at an offered 1000 req/s",
+        "p99_over_p50_worst": "p99 / p50, worst concurrency 1..256",
+        "throughput_256_over_best": "throughput at 256 / best",
+        "cpu_over_unbound_6q": "orch+agents CPU per req / unbound CPU x 6",
+        "orchestrator_rss_mib_in_flight": f"orchestrator RSS (MiB), {plan['in_flight']} in flight",
+        "agent_rss_mib_max": "largest agent RSS (MiB), same run",
+        "ready_ms": "ready after start (ms)",
+    }
+    print("\nissue 9 targets (reported, not asserted)")
+    for k, label in labels.items():
+        op, limit = TARGETS[k]
+        met = {True: "met", False: "NOT MET", None: "-"}[verdict[k]]
+        print(f"  {label:<46} {fmt(figures[k], 9, 3)}   target {op} {limit:<6} {met}")
+    if png:
+        print(f"\nplot: {png}")
+    print(f"results: {args.results}")
     if failed:
-        print(f"bench: requests failed in {', '.join(sorted(failed))}", file=sys.stderr)
+        for f_ in failed:
+            log(f"requests failed: {f_}")
         return 1
     return 0
 

@@ -1,55 +1,67 @@
 #!/usr/bin/env bash
-# Benchmark: start a local cluster of its own, measure throughput, latency, cold start and
-# memory against it in one run, print a table and ratios computed within that run, write
-# bench/results/latest.json, and always bring the cluster down. See bench/README.md.
+# Benchmark: start a local cluster of its own, measure it with mpic-loadgen (closed and open
+# loop), dnsperf (the resolver alone), /proc (CPU, RSS) in one run, print the figures and the
+# targets of issue 9, write bench/results/latest.json and latency.png, and always bring the
+# cluster down. See bench/README.md.
 #
-#   bench/run.sh [--requests N] [--cap SECONDS] [--port N] [--lab-ip IP] [--keep-state]
+#   bench/run.sh [--smoke] [--profile] [--port N] [--lab-ip IP] [--keep-state]
 #
-#   --requests N     requests per scenario (300)
-#   --cap SECONDS    hard time cap per scenario (20)
-#   --port N         orchestrator port (38600); agents take N+1..N+6, the cold-start
+#   --smoke          a few seconds: every measurement once with tiny counts and one rate, on
+#                    port 28700 and lab 127.0.78.1 unless told otherwise; writes smoke.json and
+#                    smoke-latency.png (scripts/test.sh runs it so that the bench cannot rot)
+#   --profile        also perf record -g the orchestrator and one agent under load: perf-*.data
+#                    and perf report's top entries (perf-*.txt) in bench/results/
+#   --port N         orchestrator port (28600); agents take N+1..N+6, the ready-time
 #                    orchestrator N+10
 #   --lab-ip IP      loopback address of the cluster's DNS lab (127.0.76.1)
 #   --keep-state     keep the cluster's state dir (configs, logs) after the run
 #
-# BUILD=DIR uses the daemons already built in DIR; without it, build-bench is configured as a
-# Release build and its two daemons are (re)built. Exits 1 when the cluster could not start or
-# a request got an unexpected status; never judges times.
+# BUILD=DIR uses the daemons and mpic-loadgen already built in DIR; without it, build-bench is
+# configured as a Release build and the three are (re)built. Exits 1 when the cluster could not
+# start or a request got an unexpected status or failed; never judges times.
 set -euo pipefail
 
 REPO=$(cd "$(dirname "$0")/.." && pwd)
 PY=/usr/bin/python3
 ME=bench/run.sh
-REQUESTS=300 CAP=20 PORT=38600 LAB_IP=127.0.76.1 KEEP=false
+SMOKE=false PROFILE=false PORT='' LAB_IP='' KEEP=false
 
-usage() { sed -n '6,14p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 2; }
+usage() { sed -n '7,19p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 2; }
 while [ $# -gt 0 ]; do
     case $1 in
-        --requests|--cap|--port|--lab-ip)
+        --port|--lab-ip)
             [ $# -ge 2 ] || usage
-            case $1 in --requests) REQUESTS=$2 ;; --cap) CAP=$2 ;; --port) PORT=$2 ;; --lab-ip) LAB_IP=$2 ;; esac
+            case $1 in --port) PORT=$2 ;; --lab-ip) LAB_IP=$2 ;; esac
             shift 2 ;;
+        --smoke) SMOKE=true; shift ;;
+        --profile) PROFILE=true; shift ;;
         --keep-state) KEEP=true; shift ;;
         -h|--help) usage ;;
         *) echo "$ME: unknown argument: $1" >&2; usage ;;
     esac
 done
-[[ $REQUESTS =~ ^[1-9][0-9]{0,4}$ ]] || { echo "$ME: --requests $REQUESTS: must be 1..99999" >&2; exit 2; }
-[[ $CAP =~ ^[1-9][0-9]{0,2}$ ]] || { echo "$ME: --cap $CAP: must be 1..999 seconds" >&2; exit 2; }
+# The smoke runs inside scripts/test.sh, perhaps beside a full bench: addresses of its own.
+# Ports below the ephemeral range (32768..), which a busy machine's outgoing connections take.
+if [ "$SMOKE" = true ]; then : "${PORT:=28700}" "${LAB_IP:=127.0.78.1}"; NAME=smoke PLOT=smoke-latency.png
+else : "${PORT:=28600}" "${LAB_IP:=127.0.76.1}"; NAME=latest PLOT=latency.png; fi
+[[ $PORT =~ ^[1-9][0-9]{3,4}$ ]] && [ "$PORT" -le 65520 ] || { echo "$ME: --port $PORT: must be 1000..65520" >&2; exit 2; }
 
 if [ -n "${BUILD:-}" ]; then
     BUILD=$(cd "$BUILD" && pwd)
 else
     BUILD=$REPO/build-bench
-    echo "$ME: building mpic-agent and mpic-orchestrator in $BUILD (Release)"
+    echo "$ME: building mpic-agent, mpic-orchestrator and mpic-loadgen in $BUILD (Release)"
     cmake -S "$REPO" -B "$BUILD" -DCMAKE_BUILD_TYPE=Release > /dev/null
-    cmake --build "$BUILD" -j2 --target mpic-agent mpic-orchestrator > /dev/null
+    cmake --build "$BUILD" -j2 --target mpic-agent mpic-orchestrator mpic-loadgen > /dev/null
 fi
+for b in mpic-agent mpic-orchestrator mpic-loadgen; do
+    [ -x "$BUILD/$b" ] || { echo "$ME: no $BUILD/$b (cmake --build $BUILD)" >&2; exit 1; }
+done
 
 STATE=$(mktemp -d /tmp/mpic-bench.XXXXXX)
 cleanup() {
     local rc=$?
-    # The cold-start orchestrator, if bench.py was stopped while one ran: only a process whose
+    # The ready-time orchestrator, if bench.py was stopped while one ran: only a process whose
     # command line names this state dir is ours.
     local f pid
     for f in "$STATE"/pids-bench/*.pid; do
@@ -79,7 +91,9 @@ fi
 
 mkdir -p "$REPO"/bench/results
 # In the background so that a signal reaches the trap at once rather than after the run.
-"$PY" "$REPO"/bench/bench.py "$STATE" "$BUILD" "$REPO"/bench/results/latest.json \
-    --requests "$REQUESTS" --cap "$CAP" &
+ARGS=(--plot "$REPO/bench/results/$PLOT")
+[ "$SMOKE" = true ] && ARGS+=(--smoke)
+[ "$PROFILE" = true ] && ARGS+=(--profile)
+"$PY" "$REPO"/bench/bench.py "$STATE" "$BUILD" "$REPO/bench/results/$NAME.json" "${ARGS[@]}" &
 BENCH_PID=$!
 wait "$BENCH_PID"

@@ -89,6 +89,8 @@ char *mpic_caa_record_format(const struct mpic_caa_record *r);
  * TLD (never the root). Returns the count, fills names[] with malloc'd strings,
  * or -1 if target is empty or has more than max labels. */
 int mpic_caa_climb_names(const char *target, char **names, size_t max);
+/* Enough for any name: a DNS name has at most 127 labels. */
+#define MPIC_CAA_MAX_LEVELS 128
 
 /* What a lookup at one level of the climb produced. */
 enum mpic_caa_level { MPIC_CAA_LEVEL_EMPTY, MPIC_CAA_LEVEL_RECORDS, MPIC_CAA_LEVEL_ERROR, MPIC_CAA_LEVEL_PENDING };

@@ -1,4 +1,4 @@
-/* agent.lab_behaviours (docs/conformance-scenarios.md): scripted answers for
+/* agent.lab_behaviours (docs/conformance.md, Scenario mode): scripted answers for
  * chosen names, only in builds configured with MPIC_LAB_BEHAVIOUR and only
  * under agent.policy open-mpic-reference, so that a production agent can
  * never be told to report anything but what it observed. */

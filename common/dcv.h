@@ -28,6 +28,10 @@ enum mpic_dcv_method {
 };
 #define MPIC_DCV_METHOD_COUNT 13
 
+/* HTTP redirects an agent follows for one challenge: the reference's 20 (the BRs set no
+ * count). The orchestrator refuses an agent reply reporting more. */
+#define MPIC_DCV_HTTP_MAX_REDIRECTS 20
+
 /* The method table (names, kinds, rrtype names, params_free) is in dcv_method.c. */
 const char *mpic_dcv_method_name(enum mpic_dcv_method m);      /* "acme-http-01", ... */
 int mpic_dcv_method_parse(const char *s, enum mpic_dcv_method *out);

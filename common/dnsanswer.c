@@ -5,6 +5,7 @@
  * other owners (stray or injected data) are never taken. */
 #include "dnsanswer.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -45,9 +46,10 @@ static const ldns_rr *find_cname(const ldns_rr_list *answer, const ldns_rdf *nam
     return NULL;
 }
 
-/* Presentation text of a dname, with or without its trailing dot (malloc'd). */
-static char *dname_text(const ldns_rdf *d, bool trailing_dot)
+char *mpic_dns_dname_text(const ldns_rdf *d, bool trailing_dot)
 {
+    if (d == NULL || ldns_rdf_get_type(d) != LDNS_RDF_TYPE_DNAME)
+        return NULL;
     char *s = ldns_rdf2str(d);
     if (s == NULL)
         return NULL;
@@ -106,7 +108,7 @@ int mpic_dns_answer_extract(const ldns_pkt *pkt, const char *qname, ldns_rr_type
         const ldns_rdf *target = ldns_rr_rdf(cname, 0);
         for (size_t i = 0; i < n_visited; i++) {
             if (same_name(visited[i], target)) {
-                char *t = dname_text(target, true);
+                char *t = mpic_dns_dname_text(target, true);
                 mpic_error_set(err, "answer for %s: CNAME loop at %s", qname, t ? t : "?");
                 free(t);
                 goto fail;
@@ -117,7 +119,7 @@ int mpic_dns_answer_extract(const ldns_pkt *pkt, const char *qname, ldns_rr_type
                            MPIC_DNS_MAX_CNAME_CHAIN);
             goto fail;
         }
-        char *t = dname_text(target, true);
+        char *t = mpic_dns_dname_text(target, true);
         if (t == NULL || strv_push(&out->cname_chain, t) < 0) {
             free(t);
             mpic_error_set(err, "answer for %s: out of memory", qname);
@@ -142,7 +144,7 @@ int mpic_dns_answer_extract(const ldns_pkt *pkt, const char *qname, ldns_rr_type
             goto fail;
         }
     }
-    out->final_name = dname_text(cur, false);
+    out->final_name = mpic_dns_dname_text(cur, false);
     if (out->final_name == NULL) {
         mpic_error_set(err, "answer for %s: out of memory", qname);
         goto fail;
@@ -190,4 +192,27 @@ int mpic_dns_caa_decode(const ldns_rr *rr, struct mpic_caa_record *out)
         out->value_len = 0;
     }
     return 0;
+}
+
+const char *mpic_dns_rcode_text(int rcode, char *buf, size_t len)
+{
+    const ldns_lookup_table *t = ldns_lookup_by_id(ldns_rcodes, rcode);
+    if (t != NULL)
+        return t->name;
+    snprintf(buf, len, "rcode %d", rcode);
+    return buf;
+}
+
+const char *mpic_dns_type_name(ldns_rr_type t)
+{
+    switch (t) {
+    case LDNS_RR_TYPE_A: return "A";
+    case LDNS_RR_TYPE_AAAA: return "AAAA";
+    case LDNS_RR_TYPE_CNAME: return "CNAME";
+    case LDNS_RR_TYPE_TXT: return "TXT";
+    case LDNS_RR_TYPE_CAA: return "CAA";
+    case LDNS_RR_TYPE_PTR: return "PTR";
+    case LDNS_RR_TYPE_DS: return "DS";
+    default: return "DNS";
+    }
 }

@@ -5,6 +5,7 @@
 #define MPIC_DNSANSWER_H
 
 #include <ldns/ldns.h>
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "caa.h"
@@ -30,6 +31,18 @@ void mpic_dns_rrset_free(struct mpic_dns_rrset *s);
 /* Absolute dname for a name given with or without its trailing dot; NULL
  * when it is not a name. The caller frees it. */
 ldns_rdf *mpic_dns_dname_absolute(const char *name);
+
+/* Presentation text of a domain-name rdata, with or without its trailing
+ * dot (malloc'd); NULL when d is not a dname or memory ran out. */
+char *mpic_dns_dname_text(const ldns_rdf *d, bool trailing_dot);
+
+/* "NXDOMAIN", "SERVFAIL", ... or "rcode N" (written into buf) for a code
+ * ldns has no name for. For messages and logs. */
+const char *mpic_dns_rcode_text(int rcode, char *buf, size_t len);
+
+/* "A", "AAAA", "CNAME", "TXT", "CAA", "PTR", "DS", else "DNS": the type a
+ * message names. */
+const char *mpic_dns_type_name(ldns_rr_type t);
 
 /* One CAA RR as ldns decodes it: flags (int8), tag (length-prefixed), value
  * (the rest, absent when empty). The record points into rr. -1 when the

@@ -1,7 +1,7 @@
 /* Lab behaviours: a test or lab agent (built with MPIC_LAB_BEHAVIOUR, run
  * under policy open-mpic-reference) may answer chosen target names in a
  * scripted way, so that a cluster shows clients partial failures, timeouts,
- * lost perspectives and malformed replies on demand (docs/conformance-scenarios.md).
+ * lost perspectives and malformed replies on demand (docs/conformance.md, Scenario mode).
  * This part is pure: which rule a target name selects and how a rule reads;
  * perspective-agent/lab_behaviour.c does the answering. */
 #ifndef MPIC_LAB_BEHAVIOUR_H

@@ -18,6 +18,7 @@
 #include "netaddr.h"
 
 #include <arpa/inet.h>
+#include <stdio.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <string.h>
@@ -118,4 +119,37 @@ bool mpic_addr_is_reserved(const char *ip, const char **why)
     if (why != NULL)
         *why = reason != NULL ? reason : "public unicast";
     return reason != NULL;
+}
+
+bool mpic_addr_is_literal(const char *s)
+{
+    uint8_t a[16];
+    return s != NULL && (inet_pton(AF_INET, s, a) == 1 || inet_pton(AF_INET6, s, a) == 1);
+}
+
+bool mpic_addr_same(const char *a, const char *b)
+{
+    uint8_t x[16], y[16];
+    if (inet_pton(AF_INET, a, x) == 1)
+        return inet_pton(AF_INET, b, y) == 1 && memcmp(x, y, 4) == 0;
+    return inet_pton(AF_INET6, a, x) == 1 && inet_pton(AF_INET6, b, y) == 1 && memcmp(x, y, 16) == 0;
+}
+
+int mpic_addr_reverse_name(const char *ip, char *buf, size_t len)
+{
+    uint8_t a[16];
+    if (inet_pton(AF_INET, ip, a) == 1)
+        return snprintf(buf, len, "%u.%u.%u.%u.in-addr.arpa", a[3], a[2], a[1], a[0]) < (int)len ? 0 : -1;
+    if (inet_pton(AF_INET6, ip, a) != 1 || len < 64 + sizeof "ip6.arpa")
+        return -1;
+    static const char hex[] = "0123456789abcdef";
+    size_t pos = 0;
+    for (int i = 15; i >= 0; i--) {
+        buf[pos++] = hex[a[i] & 0xf];
+        buf[pos++] = '.';
+        buf[pos++] = hex[a[i] >> 4];
+        buf[pos++] = '.';
+    }
+    memcpy(buf + pos, "ip6.arpa", sizeof "ip6.arpa");
+    return 0;
 }

@@ -10,7 +10,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "quorum.h"
 #include "wire_internal.h"
@@ -36,7 +35,20 @@ void mpic_issue_add(json_t *issues, const char *type, const char *fmt, ...)
     va_start(ap, fmt);
     vsnprintf(msg, sizeof msg, fmt, ap);
     va_end(ap);
-    json_array_append_new(issues, json_pack("{s:s, s:s}", "issue_type", type, "message", msg));
+    /* A message can quote the client's bytes (jansson's syntax errors do) or be cut inside a UTF-8
+     * sequence; jansson refuses such a string and the issue would vanish, leaving a 400 that lists
+     * none. Non-ASCII octets become '?' then. */
+    json_t *m = json_string(msg);
+    if (m == NULL) {
+        for (char *p = msg; *p; p++)
+            if ((unsigned char)*p >= 0x80)
+                *p = '?';
+        m = json_string(msg);
+    }
+    json_t *issue = json_object();
+    json_object_set_new(issue, "issue_type", json_string(type));
+    json_object_set_new(issue, "message", m);
+    json_array_append_new(issues, issue);
 }
 
 json_t *mpic_validation_failed_body(json_t *issues)
@@ -642,11 +654,4 @@ json_t *mpic_response_json(const struct mpic_response_fields *f)
 char *mpic_json_dump(const json_t *j)
 {
     return json_dumps(j, JSON_COMPACT | JSON_PRESERVE_ORDER);
-}
-
-int64_t mpic_now_ns(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
 }

@@ -111,6 +111,4 @@ json_t *mpic_response_json(const struct mpic_response_fields *f);
 /* Serialises compactly, in insertion order. malloc'd. */
 char *mpic_json_dump(const json_t *j);
 
-int64_t mpic_now_ns(void);
-
 #endif

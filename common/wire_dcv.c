@@ -400,7 +400,7 @@ static bool history_list(json_t *v)
     static const char *const keys[] = { "status_code", "url" };
     if (json_is_null(v))
         return true;
-    if (!json_is_array(v) || json_array_size(v) > 16)
+    if (!json_is_array(v) || json_array_size(v) > MPIC_DCV_HTTP_MAX_REDIRECTS)
         return false;
     size_t i;
     json_t *e;

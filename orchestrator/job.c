@@ -7,11 +7,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include <openssl/rand.h>
 
 #include "audit.h"
+#include "clock.h"
 #include "log.h"
 #include "policy.h"
 #include "quorum.h"
@@ -25,7 +25,7 @@ struct slot {
     struct mpic_call *call;      /* non-NULL while pending */
     json_t *entry;               /* {"perspective_code","check_response"} once done */
     struct mpic_perspective_outcome outcome;
-    int64_t started_ns;
+    int64_t started_ns;          /* monotonic */
 };
 
 struct mpic_job {
@@ -41,9 +41,13 @@ struct mpic_job {
     struct event *deadline;
     struct event *kick;          /* finishes an attempt none of whose calls could start */
     bool deadline_passed;
-    int64_t started_ns;
+    int64_t started_ns;          /* monotonic */
     char request_id[17];         /* random, ties log and audit lines of one request together */
-    mpic_job_done_cb cb;
+    struct evbuffer *records;    /* the audit lines so far, NULL without an audit log */
+    bool records_lost;           /* a line could not be built: never answer 200 */
+    bool awaiting_audit;         /* answered, once the writer reports on records */
+    json_t *response;            /* the answer while its records are written */
+    mpic_job_done_cb cb;         /* NULL once cancelled */
     void *arg;
 };
 
@@ -55,7 +59,7 @@ static const struct mpic_perspective *slot_perspective(const struct slot *s)
 static json_t *audit_common(const struct mpic_job *j)
 {
     const struct mpic_orchestrator_config *oc = &j->env.cfg->orchestrator;
-    const struct mpic_br_phase *ph = mpic_policy_phase_at(time(NULL));
+    const struct mpic_br_phase *ph = mpic_policy_phase_at(mpic_clock_now());
     json_t *r = json_object();
     json_object_set_new(r, "request_id", json_string(j->request_id));
     json_object_set_new(r, "trace_identifier", j->req.trace_identifier ? json_string(j->req.trace_identifier) : json_null());
@@ -69,10 +73,18 @@ static json_t *audit_common(const struct mpic_job *j)
     return r;
 }
 
+static void audit_record(struct mpic_job *j, const char *event, json_t *rec)
+{
+    if (j->records == NULL)
+        json_decref(rec);
+    else if (mpic_audit_line(j->records, event, rec) != 0)
+        j->records_lost = true;
+}
+
 static void log_slot(const struct slot *s, const char *reason)
 {
-    const struct mpic_job *j = s->job;
-    int64_t latency_ms = (mpic_now_ns() - s->started_ns) / 1000000;
+    struct mpic_job *j = s->job;
+    int64_t latency_ms = (mpic_clock_mono_ns() - s->started_ns) / 1000000;
     json_t *rec = audit_common(j);
     json_object_set_new(rec, "attempt", json_integer(j->attempt + 1));
     json_object_set_new(rec, "perspective_code", json_string(slot_perspective(s)->code));
@@ -81,7 +93,7 @@ static void log_slot(const struct slot *s, const char *reason)
     json_object_set_new(rec, "passed", json_boolean(s->outcome.passed));
     json_object_set_new(rec, "reason", json_string(reason));
     json_object_set_new(rec, "latency_ms", json_integer(latency_ms));
-    mpic_audit_write(j->env.audit, "perspective_attempt", rec);
+    audit_record(j, "perspective_attempt", rec);
     char tr[600], t[600], r[600], rir[32];
     mpic_log(MPIC_LOG_INFO, "perspective_result",
              "request=%s trace=%s target=%s check_type=%s attempt=%u perspective=%s rir=%s completed=%s"
@@ -118,7 +130,7 @@ static void slot_fail(struct slot *s, const char *fmt, ...)
     va_end(ap);
     json_t *cr = mpic_check_response_json(false, false,
                                           mpic_error_list_json("mpic_error:coordinator:remote_check", msg),
-                                          mpic_now_ns(), s->job->req.check_type, lost_details(&s->job->req));
+                                          mpic_clock_now_ns(), s->job->req.check_type, lost_details(&s->job->req));
     s->entry = mpic_perspective_json(slot_perspective(s)->code, cr);
     s->outcome.completed = false;
     s->outcome.passed = false;
@@ -156,7 +168,7 @@ static void on_agent_reply(long status, const char *body, size_t len, const char
 
 static unsigned remaining_ms(const struct mpic_job *j)
 {
-    int64_t used = (mpic_now_ns() - j->started_ns) / 1000000;
+    int64_t used = (mpic_clock_mono_ns() - j->started_ns) / 1000000;
     int64_t left = (int64_t)j->env.cfg->orchestrator.request_timeout_ms - used;
     return left < MIN_CALL_MS ? MIN_CALL_MS : (unsigned)left;
 }
@@ -181,7 +193,7 @@ static void start_attempt(struct mpic_job *j)
         /* The primary runs the same check beside every cohort (BR 3.2.2.9: MPIC corroborates it). */
         s->perspective = i < count ? &j->env.cfg->perspectives[cohort[i]] : oc->primary;
         s->outcome.rir = slot_perspective(s)->rir;
-        s->started_ns = mpic_now_ns();
+        s->started_ns = mpic_clock_mono_ns();
         s->call = body ? mpic_dispatch_post(j->env.dispatch, slot_perspective(s), AGENT_CHECK_PATH, body, timeout,
                                             on_agent_reply, s)
                        : NULL;
@@ -216,11 +228,62 @@ static void job_free(struct mpic_job *j)
         event_free(j->deadline);
     if (j->kick != NULL)
         event_free(j->kick);
+    /* Cancelled mid-request: what was observed is still recorded. */
+    if (j->records != NULL && evbuffer_get_length(j->records) == 0)
+        evbuffer_free(j->records);
+    else if (j->records != NULL && mpic_audit_submit(j->env.audit, j->records, NULL, NULL) != 0)
+        mpic_log(MPIC_LOG_ERROR, "audit_write_failed", "request=%s error=\"out of memory\"", j->request_id);
+    json_decref(j->response);
     json_decref(j->previous);
     mpic_request_free(&j->req);
     free(j->slots);
     free(j->cohorts);
     free(j);
+}
+
+static void answer(struct mpic_job *j, bool recorded)
+{
+    mpic_job_done_cb cb = j->cb;
+    void *arg = j->arg;
+    json_t *resp = j->response;
+    j->response = NULL;
+    job_free(j);
+    if (cb == NULL) {
+        json_decref(resp);
+    } else if (recorded) {
+        cb(200, resp, arg);
+    } else {
+        json_decref(resp);
+        cb(500, json_pack("{s:s, s:s}", "error", "audit-log-failure", "message",
+                          "the audit record of this request could not be written; the request may be retried"),
+           arg);
+    }
+}
+
+static void on_recorded(bool recorded, void *arg)
+{
+    answer(arg, recorded);
+}
+
+/* The answer goes out only once the request's records are in the audit log
+ * (BR 5.4.1): never a result without its record. */
+static void answer_when_recorded(struct mpic_job *j)
+{
+    if (j->env.audit == NULL) {
+        answer(j, true);
+        return;
+    }
+    evtimer_del(j->deadline);
+    struct evbuffer *lines = j->records;
+    j->records = NULL;
+    if (j->records_lost)
+        evbuffer_free(lines);
+    if (j->records_lost || mpic_audit_submit(j->env.audit, lines, on_recorded, j) != 0) {
+        mpic_log(MPIC_LOG_ERROR, "audit_write_failed", "request=%s error=\"out of memory\"", j->request_id);
+        answer(j, false);
+    } else {
+        j->awaiting_audit = true;
+    }
 }
 
 static void finish_attempt(struct mpic_job *j)
@@ -230,7 +293,7 @@ static void finish_attempt(struct mpic_job *j)
     for (unsigned i = 0; i < count; i++)
         outcomes[i] = j->slots[i].outcome;
     const struct mpic_orchestrator_config *oc = &j->env.cfg->orchestrator;
-    bool two_rirs = mpic_policy_needs_two_rirs(oc->policy, time(NULL), count);
+    bool two_rirs = mpic_policy_needs_two_rirs(oc->policy, mpic_clock_now(), count);
     struct mpic_quorum_result q = mpic_quorum_evaluate(outcomes, count, j->orch.quorum_count, two_rirs);
     /* The primary is reported but never counted in the quorum figures. */
     bool primary_passed = oc->primary == NULL || (j->slots[count].outcome.completed && j->slots[count].outcome.passed);
@@ -245,7 +308,7 @@ static void finish_attempt(struct mpic_job *j)
         start_attempt(j);
         return;
     }
-    int64_t latency_ms = (mpic_now_ns() - j->started_ns) / 1000000;
+    int64_t latency_ms = (mpic_clock_mono_ns() - j->started_ns) / 1000000;
     char quorum[32];
     snprintf(quorum, sizeof quorum, "%u/%u", q.passed, count);
     json_t *rec = audit_common(j);
@@ -258,8 +321,7 @@ static void finish_attempt(struct mpic_job *j)
     json_object_set_new(rec, "perspective_count", json_integer(count));
     json_object_set_new(rec, "attempts", json_integer(j->attempt + 1));
     json_object_set_new(rec, "latency_ms", json_integer(latency_ms));
-    mpic_audit_write(j->env.audit, "mpic_request", rec);
-    mpic_audit_commit(j->env.audit);
+    audit_record(j, "mpic_request", rec);
     char tr[600], t[600];
     mpic_log(MPIC_LOG_INFO, "mpic_result",
              "request=%s trace=%s target=%s check_type=%s is_valid=%s mpic_completed=%s quorum=%u/%u required=%u"
@@ -277,11 +339,8 @@ static void finish_attempt(struct mpic_job *j)
         .previous_attempts = j->previous,
     };
     j->previous = NULL;
-    json_t *resp = mpic_response_json(&f);
-    mpic_job_done_cb cb = j->cb;
-    void *arg = j->arg;
-    job_free(j);
-    cb(resp, arg);
+    j->response = mpic_response_json(&f);
+    answer_when_recorded(j);
 }
 
 static void on_deadline(evutil_socket_t fd, short what, void *arg)
@@ -324,7 +383,7 @@ struct mpic_job *mpic_job_start(const struct mpic_job_env *env, struct mpic_requ
     j->n_cohorts = n_cohorts;
     j->cb = cb;
     j->arg = arg;
-    j->started_ns = mpic_now_ns();
+    j->started_ns = mpic_clock_mono_ns();
     unsigned char id[8];
     if (RAND_bytes(id, sizeof id) != 1)
         memset(id, 0, sizeof id);
@@ -334,7 +393,8 @@ struct mpic_job *mpic_job_start(const struct mpic_job_env *env, struct mpic_requ
     j->slots = calloc(j->n_slots, sizeof *j->slots);
     j->deadline = evtimer_new(env->base, on_deadline, j);
     j->kick = evtimer_new(env->base, on_kick, j);
-    if (j->slots == NULL || j->deadline == NULL || j->kick == NULL) {
+    j->records = env->audit != NULL ? evbuffer_new() : NULL;
+    if (j->slots == NULL || j->deadline == NULL || j->kick == NULL || (env->audit != NULL && j->records == NULL)) {
         job_free(j);
         return NULL;
     }
@@ -347,5 +407,8 @@ struct mpic_job *mpic_job_start(const struct mpic_job_env *env, struct mpic_requ
 
 void mpic_job_cancel(struct mpic_job *j)
 {
-    job_free(j);
+    if (j->awaiting_audit)
+        j->cb = NULL;   /* freed when the writer reports back */
+    else
+        job_free(j);
 }

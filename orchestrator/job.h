@@ -18,9 +18,11 @@ struct mpic_job_env {
     struct mpic_audit *audit;   /* NULL: no audit log */
 };
 
-/* response is stolen by the callback. Called exactly once, from the loop,
- * unless the job is cancelled. */
-typedef void (*mpic_job_done_cb)(json_t *response, void *arg);
+/* The answer: 200 with the Open MPIC response, or 500 with an error body
+ * when the request's audit records could not be written. body is stolen by
+ * the callback. Called exactly once, from the loop, unless the job is
+ * cancelled. */
+typedef void (*mpic_job_done_cb)(int status, json_t *body, void *arg);
 
 struct mpic_job;
 

@@ -10,9 +10,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
+#include "clock.h"
 #include "cohort.h"
 #include "config.h"
 #include "httpd.h"
@@ -20,6 +20,7 @@
 #include "dispatch.h"
 #include "job.h"
 #include "log.h"
+#include "log_loop.h"
 #include "policy.h"
 #include "tls.h"
 #include "wire.h"
@@ -38,6 +39,7 @@ struct orchestrator {
     unsigned char (*key_digests)[KEY_DIGEST_LEN];
     struct event *sigterm, *sigint;
     struct pending *pending;           /* requests waiting for their job */
+    time_t raised_warned_day;          /* UTC day (days since the epoch) of the last default_raised warning */
 };
 
 /* A client request whose job is running. */
@@ -78,11 +80,11 @@ static void pending_unlink(struct pending *p)
         p->next->prev = p->prev;
 }
 
-static void on_job_done(json_t *response, void *arg)
+static void on_job_done(int status, json_t *body, void *arg)
 {
     struct pending *p = arg;
     pending_unlink(p);
-    mpic_http_send_json(p->req, 200, "OK", response);
+    mpic_http_send_json(p->req, status, status == 200 ? "OK" : "Internal Server Error", body);
     free(p);
 }
 
@@ -95,21 +97,40 @@ static void reject(struct mpic_http_request *req, json_t *issues)
     mpic_http_send_json(req, 400, "Bad Request", mpic_validation_failed_body(issues));
 }
 
+/* The default count as the phase in force raises it; while it does, one
+ * warning a UTC day says that the configuration should follow. */
+static unsigned default_count(struct orchestrator *o, time_t now)
+{
+    const struct mpic_orchestrator_config *oc = &o->cfg.orchestrator;
+    unsigned count = mpic_policy_default_count(oc->policy, now, oc->default_perspective_count);
+    if (count != oc->default_perspective_count && now / 86400 != o->raised_warned_day) {
+        o->raised_warned_day = now / 86400;
+        mpic_log(MPIC_LOG_WARN, "policy_default_raised", "configured=%u used=%u phase=%s reason=\"the"
+                 " configured default_perspective_count is below the BR 3.2.2.9 minimum in force\"",
+                 oc->default_perspective_count, count, mpic_policy_phase_at(now)->effective);
+    }
+    return count;
+}
+
 static void handle_mpic(struct orchestrator *o, struct mpic_http_request *req)
 {
     const struct mpic_orchestrator_config *oc = &o->cfg.orchestrator;
     size_t len;
     const char *body = mpic_http_body(req, &len);
-    struct mpic_request_limits lim = { (unsigned)o->cfg.n_perspectives, oc->default_perspective_count,
-                                       oc->max_attempts_cap };
+    time_t now = mpic_clock_now();
+    struct mpic_request_limits lim = { (unsigned)o->cfg.n_perspectives, default_count(o, now), oc->max_attempts_cap };
     struct mpic_request r;
     struct mpic_orchestration orch;
     json_t *issues = json_array();
     struct mpic_error perr;
     int parsed = mpic_request_parse(body, len, &lim, &r, &orch, issues);
-    if (orch.perspective_count != 0 &&
-        mpic_policy_check_count(oc->policy, time(NULL), orch.perspective_count, &perr) != 0) {
+    if (orch.perspective_count != 0 && mpic_policy_check_count(oc->policy, now, orch.perspective_count, &perr) != 0) {
         mpic_issue_add(issues, "policy-minimum-perspectives", "%s", perr.msg);
+        parsed = -1;
+    }
+    if (r.check_type == MPIC_CHECK_DCV && r.has_dcv &&
+        mpic_policy_check_method(oc->policy, now, mpic_dcv_method_name(r.dcv.method), &perr) != 0) {
+        mpic_issue_add(issues, "policy-method-sunset", "%s", perr.msg);
         parsed = -1;
     }
     if (parsed != 0) {
@@ -188,8 +209,9 @@ static void on_head(struct mpic_http_request *req, void *arg)
     bool post = strcmp(mpic_http_method(req), "POST") == 0;
     unsigned n_keys;
     if (strcmp(path, "/healthz") == 0 && strcmp(mpic_http_method(req), "GET") == 0) {
-        mpic_http_send_json(req, 200, "OK", json_pack("{s:s, s:i}", "status", "ok", "perspectives",
-                                            (int)o->cfg.n_perspectives));
+        mpic_http_send_json(req, 200, "OK", json_pack("{s:s, s:i, s:I}", "status", "ok", "perspectives",
+                                                      (int)o->cfg.n_perspectives, "audit_failures",
+                                                      (json_int_t)mpic_audit_failures(o->audit)));
         return;
     }
     if (!is_mpic_path(path)) {
@@ -229,7 +251,7 @@ static int start(struct orchestrator *o)
     const struct mpic_orchestrator_config *oc = &o->cfg.orchestrator;
     o->key_digests = calloc(oc->api_keys.n, sizeof *o->key_digests);
     o->base = event_base_new();
-    if (o->key_digests == NULL || o->base == NULL) {
+    if (o->key_digests == NULL || o->base == NULL || mpic_log_attach(o->base) != 0) {
         mpic_log(MPIC_LOG_ERROR, "startup_failed", "error=\"out of memory\"");
         return -1;
     }
@@ -241,10 +263,13 @@ static int start(struct orchestrator *o)
         return -1;
     }
     if (oc->audit_log_path != NULL &&
-        (o->audit = mpic_audit_open(oc->audit_log_path, oc->audit_fsync, &err)) == NULL) {
+        (o->audit = mpic_audit_open(o->base, oc->audit_log_path, oc->audit_fsync, &err)) == NULL) {
         mpic_log(MPIC_LOG_ERROR, "startup_failed", "error=\"%s\"", err.msg);
         return -1;
     }
+    if (o->audit == NULL)
+        mpic_log(MPIC_LOG_WARN, "audit_log_disabled", "policy=%s message=\"no BR 5.4.1 record is kept:"
+                 " orchestrator.audit_log is not set\"", mpic_policy_profile_name(oc->policy));
     if (oc->https) {
         o->ssl_ctx = mpic_tls_server_ctx(oc->tls_cert, oc->tls_key, NULL, &err);
         if (o->ssl_ctx == NULL) {
@@ -285,6 +310,7 @@ static void stop(struct orchestrator *o)
         event_free(o->sigterm);
     if (o->sigint != NULL)
         event_free(o->sigint);
+    mpic_log_detach();
     if (o->ssl_ctx != NULL)
         SSL_CTX_free(o->ssl_ctx);
     if (o->base != NULL)
@@ -294,11 +320,13 @@ static void stop(struct orchestrator *o)
 }
 
 /* Refuses a deployment that cannot meet the BR phase in force; warns (log
- * and -t) within 30 days of a stricter phase it will not meet. */
+ * and -t) of a default count the phase raises and within 30 days of a
+ * stricter phase it will not meet; -t also refuses a catalogue that cannot
+ * field the next phase at all. */
 static int check_policy(const struct mpic_config *c, bool print)
 {
     const struct mpic_orchestrator_config *oc = &c->orchestrator;
-    time_t now = time(NULL);
+    time_t now = mpic_clock_now();
     struct mpic_error err;
     int rc = mpic_policy_check_deployment(oc->policy, now, (unsigned)c->n_perspectives,
                                           oc->default_perspective_count, &err);
@@ -312,6 +340,11 @@ static int check_policy(const struct mpic_config *c, bool print)
             printf("; next phase %s (at least %u) in %lld days", next->effective, next->min_remote,
                    (long long)((next->start - now + 86399) / 86400));
         printf("\n");
+        const struct mpic_method_sunset *s;
+        for (size_t i = 0; oc->policy == MPIC_PROFILE_CABF_BR && (s = mpic_policy_sunset(i)) != NULL; i++)
+            printf("validation_method %s (BR %s): %s %s\n", s->method, s->section,
+                   mpic_policy_check_method(oc->policy, now, s->method, NULL) != 0 ? "refused since" : "refused from",
+                   s->effective);
     }
     if (rc < 0) {
         fprintf(stderr, "mpic-orchestrator: %s: orchestrator.policy: %s\n", c->path, err.msg);
@@ -321,6 +354,10 @@ static int check_policy(const struct mpic_config *c, bool print)
         if (print)
             printf("WARNING: %s\n", err.msg);
         mpic_log(MPIC_LOG_WARN, "policy_phase_warning", "message=\"%s\"", err.msg);
+    }
+    if (print && mpic_policy_check_next_phase(oc->policy, now, c->perspectives, c->n_perspectives, &err) != 0) {
+        fprintf(stderr, "mpic-orchestrator: %s: perspectives: %s\n", c->path, err.msg);
+        return -1;
     }
     return 0;
 }
@@ -341,23 +378,42 @@ static void print_summary(const char *path, const struct mpic_config *c)
     if (c->orchestrator.primary != NULL)
         printf("primary perspective: %s (%s)%s\n", c->orchestrator.primary->code, c->orchestrator.primary->url,
                c->orchestrator.require_primary ? ", required for a valid answer" : ", reported only");
+    if (c->orchestrator.audit_log_path != NULL)
+        printf("audit log: %s (%s)\n", c->orchestrator.audit_log_path,
+               c->orchestrator.audit_fsync ? "fsync per-request: each answer waits until its records are synced"
+                                           : "fsync none: each answer waits until its records are written,"
+                                             " the OS syncs when it likes");
+    else
+        printf("audit log: none (WARNING: no BR 5.4.1 record is kept)\n");
+}
+
+/* BR 5.4.1 requires a record of every MPIC attempt: under cabf-br there is
+ * no answer without one, so no start without an audit log. */
+static int check_audit(const struct mpic_config *c)
+{
+    if (c->orchestrator.audit_log_path != NULL || c->orchestrator.policy != MPIC_PROFILE_CABF_BR)
+        return 0;
+    fprintf(stderr, "mpic-orchestrator: %s: orchestrator.audit_log: required under the cabf-br policy"
+            " (BR 5.4.1 records of every MPIC attempt): set {\"path\": FILE}\n", c->path);
+    return -1;
 }
 
 /* A catalogue whose distance and RIR rules leave no cohort of the default
- * size would answer every default request with a 400: refuse to start. */
+ * size (as the phase in force raises it) would answer every default request
+ * with a 400: refuse to start. */
 static int check_cohorts(const struct mpic_config *c)
 {
     const struct mpic_orchestrator_config *oc = &c->orchestrator;
+    unsigned count = mpic_policy_default_count(oc->policy, mpic_clock_now(), oc->default_perspective_count);
     size_t *out = calloc(c->n_perspectives, sizeof *out);
     size_t n = out ? mpic_cohorts_build(c->perspectives, c->n_perspectives, oc->cohort_secret, oc->cohort_secret_len,
-                                        "cohort-check.invalid", oc->default_perspective_count, out)
+                                        "cohort-check.invalid", count, out)
                    : 0;
     free(out);
     if (n > 0)
         return 0;
     fprintf(stderr, "mpic-orchestrator: %s: orchestrator.default_perspective_count: no cohort of %u perspectives"
-            " spans two RIRs without a too-close pair in this catalogue\n", c->path,
-            oc->default_perspective_count);
+            " spans two RIRs without a too-close pair in this catalogue\n", c->path, count);
     return -1;
 }
 
@@ -371,6 +427,8 @@ int main(int argc, char **argv)
     struct orchestrator o = { 0 };
     struct mpic_error err;
     mpic_log_init("mpic-orchestrator", MPIC_LOG_INFO);
+    if (mpic_clock_init("mpic-orchestrator") != 0)
+        return 1;
     if (mpic_config_load(config, MPIC_ROLE_ORCHESTRATOR, &o.cfg, &err) != 0) {
         fprintf(stderr, "mpic-orchestrator: %s\n", err.msg);
         return 1;
@@ -380,6 +438,8 @@ int main(int argc, char **argv)
     int policy_rc = check_policy(&o.cfg, check_only);
     if (policy_rc == 0)
         policy_rc = check_cohorts(&o.cfg);
+    if (policy_rc == 0)
+        policy_rc = check_audit(&o.cfg);
     if (check_only || policy_rc != 0) {
         mpic_config_free(&o.cfg);
         return policy_rc != 0 ? 1 : 0;
@@ -388,6 +448,9 @@ int main(int argc, char **argv)
     if (o.cfg.log_level != NULL && mpic_log_level_parse(o.cfg.log_level, &lvl) == 0)
         mpic_log_init("mpic-orchestrator", lvl);
     signal(SIGPIPE, SIG_IGN);
+    /* Past a file size limit (RLIMIT_FSIZE) the audit write must fail with
+     * EFBIG and be answered 500, not kill the process with SIGXFSZ. */
+    signal(SIGXFSZ, SIG_IGN);
     int rc = 1;
     if (start(&o) == 0 && event_base_dispatch(o.base) == 0)
         rc = 0;

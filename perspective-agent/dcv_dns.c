@@ -6,8 +6,9 @@
  * file runs the check: start, lookups, deadline, cancel, finish.
  *
  * Every method is one lookup except contact-*-caa, which climbs the tree
- * like the CAA check (RFC 8659 §3): all levels are asked at once and the
- * relevant RRset is chosen by mpic_caa_select_level. Fail closed: any lookup
+ * like the CAA check (RFC 8659 §3), with the same engine (dns_climb.h): all
+ * levels are asked at once and the relevant RRset is chosen by
+ * mpic_caa_select_level. Fail closed: any lookup
  * that gets no usable answer (timeout, SERVFAIL, REFUSED, a broken CNAME
  * chain) leaves the check incomplete with mpic_error:dcv_checker:lookup;
  * NXDOMAIN and NODATA are answers, so the check completes and fails.
@@ -26,7 +27,6 @@
 #include "caa.h"
 #include "dnsanswer.h"
 #include "dnssec.h"
-#include "insecure_proof.h"
 #include "log.h"
 #include "wire.h"
 
@@ -37,14 +37,7 @@ static void check_free(struct mpic_dcv_dns *c)
 {
     if (c == NULL)
         return;
-    for (size_t i = 0; i < c->n; i++) {
-        mpic_resolver_cancel(c->lookups[i].query);
-        mpic_dns_rrset_free(&c->lookups[i].rrset);
-        free(c->lookups[i].name);
-    }
-    free(c->lookups);
-    free(c->status);
-    mpic_insecure_proof_free(c->proof);
+    mpic_dns_climb_free(c->climb);
     if (c->deadline != NULL)
         event_free(c->deadline);
     if (c->early != NULL)
@@ -57,12 +50,8 @@ static void check_free(struct mpic_dcv_dns *c)
  * the callback may start new work on the same resolver. */
 static void deliver(struct mpic_dcv_dns *c, struct mpic_dcv_outcome *o)
 {
-    for (size_t i = 0; i < c->n; i++) {
-        mpic_resolver_cancel(c->lookups[i].query);
-        c->lookups[i].query = NULL;
-    }
-    mpic_insecure_proof_free(c->proof);
-    c->proof = NULL;
+    if (c->climb != NULL)
+        mpic_dns_climb_stop(c->climb);
     if (c->deadline != NULL)
         evtimer_del(c->deadline);
     c->cb(o, c->arg);
@@ -81,19 +70,6 @@ static void fail_with(struct mpic_dcv_dns *c, const char *type, const char *msg,
     deliver(c, &o);
 }
 
-static const char *type_name(ldns_rr_type t)
-{
-    switch (t) {
-    case LDNS_RR_TYPE_A: return "A";
-    case LDNS_RR_TYPE_AAAA: return "AAAA";
-    case LDNS_RR_TYPE_CNAME: return "CNAME";
-    case LDNS_RR_TYPE_TXT: return "TXT";
-    case LDNS_RR_TYPE_CAA: return "CAA";
-    case LDNS_RR_TYPE_PTR: return "PTR";
-    default: return "DNS";
-    }
-}
-
 static void strv_free(struct mpic_strv *s)
 {
     for (size_t i = 0; i < s->n; i++)
@@ -102,8 +78,14 @@ static void strv_free(struct mpic_strv *s)
     memset(s, 0, sizeof *s);
 }
 
-/* The answer of lookup lv decided the check: evaluate its records. */
-static void finish_answer(struct mpic_dcv_dns *c, struct lookup *lv)
+/* What the details show of a level's answer: -1 without one. */
+static int ad_of(const struct mpic_dns_level *lv)
+{
+    return lv->answered ? lv->ad : -1;
+}
+
+/* The answer of level lv decided the check: evaluate its records. */
+static void finish_answer(struct mpic_dcv_dns *c, const struct mpic_dns_level *lv)
 {
     struct mpic_strv seen = { calloc(1, sizeof(char *)), 0 };   /* [] rather than null when empty */
     bool passed = false;
@@ -117,7 +99,7 @@ static void finish_answer(struct mpic_dcv_dns *c, struct lookup *lv)
         passed = passed || match;
     }
     struct mpic_dcv_outcome o = { .completed = true, .passed = passed };
-    o.details = mpic_dcv_dns_details_json(c->method, &seen, lv->rcode, lv->ad, lv->name,
+    o.details = mpic_dcv_dns_details_json(c->method, &seen, lv->rcode, ad_of(lv), lv->name,
                                           lv->rrset.cname_chain.n > 0 ? &lv->rrset.cname_chain : NULL);
     mpic_log(MPIC_LOG_DEBUG, "dcv_dns", "method=%s target=%s found_at=%s records=%zu passed=%d",
              mpic_dcv_method_name(c->method), c->label, lv->name, n, passed);
@@ -128,186 +110,59 @@ static void finish_answer(struct mpic_dcv_dns *c, struct lookup *lv)
 broken: {
         char msg[600];
         snprintf(msg, sizeof msg, "%s lookup for %s failed: unreadable record in the answer (or out of memory)",
-                 type_name(c->qtype), lv->name);
+                 mpic_dns_type_name(c->qtype), lv->name);
         strv_free(&seen);
         fail_with(c, lookup_error, msg,
-                  mpic_dcv_dns_details_json(c->method, NULL, lv->rcode, lv->ad, NULL, NULL));
+                  mpic_dcv_dns_details_json(c->method, NULL, lv->rcode, ad_of(lv), NULL, NULL));
     }
 }
 
-/* ---- lookups ---- */
+/* ---- the lookups' outcome ---- */
 
-/* Maps one answer to the lookup's status, keeping the records or the reason. */
-static enum mpic_caa_level classify(struct mpic_dcv_dns *c, struct lookup *lv, struct mpic_dns_result *res)
+static void finish_error(struct mpic_dcv_dns *c, const struct mpic_dns_level *lv, const char *msg)
 {
-    const char *t = type_name(c->qtype);
-    if (res->status != MPIC_DNS_OK) {
-        snprintf(lv->error, sizeof lv->error, "%s lookup for %s failed: %s", t, lv->name, res->error);
-        return MPIC_CAA_LEVEL_ERROR;
-    }
-    ldns_pkt_rcode rcode = ldns_pkt_get_rcode(res->pkt);
-    lv->rcode = (int)rcode;
-    lv->ad = ldns_pkt_ad(res->pkt) ? 1 : 0;
-    if (rcode != LDNS_RCODE_NOERROR && rcode != LDNS_RCODE_NXDOMAIN) {
-        const ldns_lookup_table *name = ldns_lookup_by_id(ldns_rcodes, (int)rcode);
-        char ede[64];
-        mpic_dns_ede_describe(mpic_dns_ede_code(res->pkt), ede, sizeof ede);
-        if (name != NULL)
-            snprintf(lv->error, sizeof lv->error, "%s lookup for %s failed: %s%s from %s", t, lv->name,
-                     name->name, ede, res->server);
-        else
-            snprintf(lv->error, sizeof lv->error, "%s lookup for %s failed: rcode %d%s from %s", t, lv->name,
-                     (int)rcode, ede, res->server);
-        return MPIC_CAA_LEVEL_ERROR;
-    }
-    /* NXDOMAIN may still carry the CNAME chain that led to the missing name. */
-    struct mpic_error err = {{0}};
-    if (mpic_dns_answer_extract(res->pkt, lv->name, c->qtype, &lv->rrset, &err) < 0) {
-        snprintf(lv->error, sizeof lv->error, "%s lookup for %s failed: %.300s (from %s)", t, lv->name, err.msg,
-                 res->server);
-        return MPIC_CAA_LEVEL_ERROR;
-    }
-    return ldns_rr_list_rr_count(lv->rrset.rrs) > 0 ? MPIC_CAA_LEVEL_RECORDS : MPIC_CAA_LEVEL_EMPTY;
+    fail_with(c, lookup_error, msg, mpic_dcv_dns_details_json(c->method, NULL, lv->rcode, ad_of(lv), NULL, NULL));
 }
 
-static void finish_error(struct mpic_dcv_dns *c, struct lookup *lv)
-{
-    fail_with(c, lookup_error, lv->error,
-              mpic_dcv_dns_details_json(c->method, NULL, lv->rcode, lv->ad, NULL, NULL));
-}
-
-/* Under "require": one judged answer that is neither Secure nor proven
- * Insecure, with the name that lacks the proof; false when all are proven. */
-static bool unproven(const struct mpic_dcv_dns *c, struct lookup **lv_out, char *name, size_t len)
-{
-    for (size_t i = 0; i < c->relevant; i++) {
-        struct lookup *lv = &c->lookups[i];
-        if (lv->ad == 1)
-            continue;
-        *lv_out = lv;
-        if (mpic_insecure_proof_cut(c->proof, lv->name) == NULL) {
-            snprintf(name, len, "%s", lv->name);
-            return true;
-        }
-        for (size_t j = 0; j < lv->rrset.cname_chain.n; j++) {
-            if (mpic_insecure_proof_cut(c->proof, lv->rrset.cname_chain.v[j]) == NULL) {
-                snprintf(name, len, "%s", lv->rrset.cname_chain.v[j]);
-                size_t n = strlen(name);
-                if (n > 1 && name[n - 1] == '.')
-                    name[n - 1] = '\0';
-                return true;
-            }
-        }
-    }
-    return false;
-}
-
-static void on_proof_done(void *arg)
+/* The lookups decided: with no relevant RRset anywhere the target's own
+ * (empty) answer is reported. Under "require" every answer the result rests
+ * on must be Secure or proven Insecure. */
+static void on_decided(struct mpic_dns_climb *cl, int sel, const char *proof_error, void *arg)
 {
     struct mpic_dcv_dns *c = arg;
-    struct lookup *lv = NULL;
-    char name[300];
-    if (!unproven(c, &lv, name, sizeof name)) {
-        finish_answer(c, c->decided);
-        return;
-    }
-    char msg[900];
-    bool alias = strcmp(name, lv->name) != 0;
-    snprintf(msg, sizeof msg, "%s answer for %s was not validated by DNSSEC (AD=0) and %s%s is not proven "
-             "Insecure (dnssec: require)", type_name(c->qtype), lv->name, alias ? "its alias target " : "", name);
-    fail_with(c, lookup_error, msg, mpic_dcv_dns_details_json(c->method, NULL, lv->rcode, lv->ad, NULL, NULL));
-}
-
-/* The answers decided the check: report is the one to evaluate and
- * lookups[0..relevant) are those the result rests on. Under "require" the
- * ones without AD are proven Insecure first. */
-static void decided(struct mpic_dcv_dns *c, struct lookup *report, size_t relevant)
-{
-    if (c->dnssec != MPIC_DNSSEC_REQUIRE) {
-        finish_answer(c, report);
-        return;
-    }
-    for (size_t i = relevant; i < c->n; i++) {   /* above the relevant level: not needed */
-        mpic_resolver_cancel(c->lookups[i].query);
-        c->lookups[i].query = NULL;
-    }
-    size_t cap = 0, n = 0;
-    for (size_t i = 0; i < relevant; i++)
-        cap += 1 + c->lookups[i].rrset.cname_chain.n;
-    const char **names = calloc(cap, sizeof *names);
-    if (names == NULL) {
-        fail_with(c, lookup_error, "DNS DCV check: out of memory",
-                  mpic_dcv_dns_details_json(c->method, NULL, -1, -1, NULL, NULL));
-        return;
-    }
-    for (size_t i = 0; i < relevant; i++) {
-        struct lookup *lv = &c->lookups[i];
-        if (lv->ad == 1)
-            continue;
-        names[n++] = lv->name;
-        for (size_t j = 0; j < lv->rrset.cname_chain.n; j++)
-            names[n++] = lv->rrset.cname_chain.v[j];
-    }
-    if (n == 0) {
-        free(names);
-        finish_answer(c, report);
-        return;
-    }
-    c->decided = report;
-    c->relevant = relevant;
-    struct mpic_error err = {{0}};
-    c->proof = mpic_insecure_proof_start(c->resolver, names, n, on_proof_done, c, &err);
-    free(names);
-    if (c->proof == NULL) {
-        char msg[600];
-        snprintf(msg, sizeof msg, "%s answer for %s: cannot look up the DS records that would prove it Insecure "
-                 "(%.300s)", type_name(c->qtype), report->name, err.msg);
-        fail_with(c, lookup_error, msg, mpic_dcv_dns_details_json(c->method, NULL, report->rcode, report->ad,
-                                                                   NULL, NULL));
-    }
-}
-
-static void on_answer(struct mpic_dns_result *res, void *arg)
-{
-    struct lookup *lv = arg;
-    struct mpic_dcv_dns *c = lv->check;
-    size_t i = (size_t)(lv - c->lookups);
-
-    lv->query = NULL;   /* the resolver frees it once we return */
-    c->status[i] = classify(c, lv, res);
-    mpic_log(MPIC_LOG_DEBUG, "dcv_dns_lookup", "name=%s type=%s status=%d rcode=%d tcp=%d tries=%u server=%s",
-             lv->name, type_name(c->qtype), (int)c->status[i], lv->rcode, res->via_tcp, res->tries, res->server);
-
-    if (!c->climb) {
-        if (c->status[i] == MPIC_CAA_LEVEL_ERROR)
-            finish_error(c, lv);
-        else
-            decided(c, lv, 1);
-        return;
-    }
-    int sel = mpic_caa_select_level(c->status, c->n);
-    if (sel == MPIC_CAA_SELECT_PENDING)
-        return;
     if (sel == MPIC_CAA_SELECT_ERROR) {
-        for (size_t k = 0; k < c->n; k++)
-            if (c->status[k] == MPIC_CAA_LEVEL_ERROR) {
-                finish_error(c, &c->lookups[k]);
+        for (size_t k = 0; k < mpic_dns_climb_count(cl); k++) {
+            const struct mpic_dns_level *lv = mpic_dns_climb_level(cl, k);
+            if (lv->status == MPIC_CAA_LEVEL_ERROR) {
+                finish_error(c, lv, lv->error);
                 return;
             }
+        }
     }
-    /* No relevant RRset anywhere: report the target's own (empty) answer. */
-    if (sel == MPIC_CAA_SELECT_EMPTY)
-        decided(c, &c->lookups[0], c->n);
-    else
-        decided(c, &c->lookups[sel], (size_t)sel + 1);
+    const struct mpic_dns_level *report = mpic_dns_climb_level(cl, sel >= 0 ? (size_t)sel : 0);
+    char msg[600];
+    if (proof_error != NULL) {
+        snprintf(msg, sizeof msg, "%s answer for %s: cannot look up the DS records that would prove it Insecure "
+                 "(%.300s)", mpic_dns_type_name(c->qtype), report->name, proof_error);
+        finish_error(c, report, msg);
+        return;
+    }
+    size_t k = mpic_dns_climb_relevant_end(cl, sel);
+    for (size_t i = 0; i <= k && c->dnssec == MPIC_DNSSEC_REQUIRE; i++) {
+        if (mpic_dns_climb_unproven(cl, i, msg, sizeof msg)) {
+            finish_error(c, mpic_dns_climb_level(cl, i), msg);
+            return;
+        }
+    }
+    finish_answer(c, report);
 }
 
 static void on_deadline(evutil_socket_t fd, short what, void *arg)
 {
     struct mpic_dcv_dns *c = arg;
     char msg[600];
-    const char *name = c->n > 0 ? c->lookups[0].name : c->label;
-    snprintf(msg, sizeof msg, "%s lookup for %s failed: no answer within the check's %u ms", type_name(c->qtype),
+    const char *name = c->climb != NULL ? mpic_dns_climb_level(c->climb, 0)->name : c->label;
+    snprintf(msg, sizeof msg, "%s lookup for %s failed: no answer within the check's %u ms", mpic_dns_type_name(c->qtype),
              name, c->timeout_ms);
     fail_with(c, lookup_error, msg, mpic_dcv_dns_details_json(c->method, NULL, -1, -1, NULL, NULL));
 }
@@ -345,10 +200,9 @@ struct mpic_dcv_dns *mpic_dcv_dns_start(const struct mpic_dcv_ctx *ctx, const ch
     c->method = p->method;
     c->wildcard = ti->wildcard;
     c->timeout_ms = ctx->timeout_ms;
-    c->resolver = ctx->resolver;
     c->dnssec = ctx->dnssec;
 
-    char *names[MAX_LEVELS];
+    char *names[MPIC_CAA_MAX_LEVELS];
     size_t n_names = 0;
     int planned = mpic_dcv_dns_plan(c, target, ti, names, &n_names, c->early_msg, sizeof c->early_msg);
     if (planned < 0) {
@@ -361,22 +215,6 @@ struct mpic_dcv_dns *mpic_dcv_dns_start(const struct mpic_dcv_ctx *ctx, const ch
         }
         return c;
     }
-    c->lookups = calloc(n_names, sizeof *c->lookups);
-    c->status = calloc(n_names, sizeof *c->status);
-    if (c->lookups == NULL || c->status == NULL) {
-        for (size_t i = 0; i < n_names; i++)
-            free(names[i]);
-        mpic_error_set(err, "DNS DCV check for %s: out of memory", target);
-        goto fail;
-    }
-    c->n = n_names;
-    for (size_t i = 0; i < c->n; i++) {
-        c->lookups[i].check = c;
-        c->lookups[i].name = names[i];
-        c->lookups[i].rcode = -1;
-        c->lookups[i].ad = -1;
-        c->status[i] = MPIC_CAA_LEVEL_PENDING;
-    }
     if (c->timeout_ms > 0) {
         struct timeval tv = { (time_t)(c->timeout_ms / 1000), (suseconds_t)(c->timeout_ms % 1000) * 1000 };
         c->deadline = evtimer_new(ctx->base, on_deadline, c);
@@ -385,14 +223,17 @@ struct mpic_dcv_dns *mpic_dcv_dns_start(const struct mpic_dcv_ctx *ctx, const ch
             goto fail;
         }
     }
-    for (size_t i = 0; i < c->n; i++) {
-        struct mpic_error qerr = {{0}};
-        c->lookups[i].query = mpic_resolver_query(ctx->resolver, c->lookups[i].name, c->qtype, on_answer,
-                                                  &c->lookups[i], &qerr);
-        if (c->lookups[i].query == NULL) {
-            mpic_error_set(err, "DNS DCV check for %s: %s", target, qerr.msg);
-            goto fail;
-        }
+    struct mpic_dns_climb_spec spec = {
+        .qtype = c->qtype,
+        .require_dnssec = c->dnssec == MPIC_DNSSEC_REQUIRE,
+        .cb = on_decided,
+        .arg = c,
+    };
+    struct mpic_error qerr = {{0}};
+    c->climb = mpic_dns_climb_start(ctx->resolver, &spec, names, n_names, &qerr);
+    if (c->climb == NULL) {
+        mpic_error_set(err, "DNS DCV check for %s: %s", target, qerr.msg);
+        goto fail;
     }
     return c;
 

@@ -12,20 +12,7 @@
 #include "caa.h"
 #include "dcv_check.h"
 #include "dnsanswer.h"
-#include "insecure_proof.h"
-
-/* A DNS name has at most 127 labels. */
-#define MAX_LEVELS 128
-
-struct lookup {
-    struct mpic_dcv_dns *check;
-    char *name;                     /* query name, lower case, no trailing dot */
-    struct mpic_dns_query *query;   /* NULL once answered or cancelled */
-    struct mpic_dns_rrset rrset;    /* kept when answered */
-    int rcode;                      /* -1 until a response arrived */
-    int ad;                         /* -1 until a response arrived */
-    char error[400];                /* why the lookup is MPIC_CAA_LEVEL_ERROR */
-};
+#include "dns_climb.h"
 
 struct mpic_dcv_dns {
     mpic_dcv_cb cb;
@@ -34,17 +21,10 @@ struct mpic_dcv_dns {
     enum mpic_dcv_method method;
     bool wildcard;
     ldns_rr_type qtype;
-    bool climb;                        /* contact-*-caa */
     char *label;                       /* what the messages name: the target as sent */
-    size_t n;
-    struct lookup *lookups;
-    enum mpic_caa_level *status;
+    struct mpic_dns_climb *climb;      /* the lookup(s): one name, or every level for contact-*-caa */
     unsigned timeout_ms;
-    struct mpic_resolver *resolver;
     enum mpic_dnssec_mode dnssec;
-    struct mpic_insecure_proof *proof; /* "require": while the deciding answers are proven */
-    struct lookup *decided;            /* with proof: the lookup to report */
-    size_t relevant;                   /* with proof: lookups[0..relevant) are judged */
     struct event *deadline;            /* the check's budget */
     struct event *early;               /* a parameter error, reported from the loop */
     char early_msg[512];
@@ -55,7 +35,7 @@ struct mpic_dcv_dns {
  * problem in msg (reported through the callback), or -2 when the parameters
  * can never match (an ip-address value that is no address of the record
  * type): a completed check that did not pass, as the reference answers it,
- * with msg naming the value. names: at least 1 slot. */
+ * with msg naming the value. names: MPIC_CAA_MAX_LEVELS slots. */
 int mpic_dcv_dns_plan(struct mpic_dcv_dns *c, const char *target, const struct mpic_target *ti, char **names,
                       size_t *n_names, char *msg, size_t msg_len);
 

@@ -10,10 +10,11 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <time.h>
 
 #include "dnsanswer.h"
+#include "clock.h"
 #include "log.h"
+#include "netaddr.h"
 
 /* ---- presentation of what was observed ---- */
 
@@ -127,21 +128,6 @@ static uint8_t *txt_joined(const ldns_rr *rr, size_t *len)
     return joined;
 }
 
-/* A domain name rdata as text: with its trailing dot (records_seen) and
- * without (the value compared). */
-static char *dname_text(const ldns_rdf *d, bool trailing_dot)
-{
-    if (d == NULL || ldns_rdf_get_type(d) != LDNS_RDF_TYPE_DNAME)
-        return NULL;
-    char *s = ldns_rdf2str(d);
-    if (s == NULL)
-        return NULL;
-    size_t len = strlen(s);
-    if (!trailing_dot && len > 1 && s[len - 1] == '.')
-        s[len - 1] = '\0';
-    return s;
-}
-
 /* ---- matching ---- */
 
 static bool equal_ignoring_final_dot(const char *observed, const char *expected)
@@ -190,7 +176,7 @@ static bool txt_matches(const struct mpic_dcv_dns *c, const uint8_t *joined, siz
         if (value == NULL)
             return false;
         ok = mpic_dcv_persist_match(value, &p->issuer_domain_names, p->expected_account_uri, c->wildcard,
-                                    time(NULL), why, sizeof why);
+                                    mpic_clock_now(), why, sizeof why);
         if (!ok) {   /* other CAs' records are expected here: a note, not a failure */
             char q[300];
             mpic_log(MPIC_LOG_DEBUG, "dcv_persist_skip", "target=%s why=%s", c->label,
@@ -224,8 +210,8 @@ int mpic_dcv_dns_observe(struct mpic_dcv_dns *c, const ldns_rr *rr, struct mpic_
     case LDNS_RR_TYPE_PTR:
         if (ldns_rr_rd_count(rr) != 1)
             return -1;
-        shown = dname_text(ldns_rr_rdf(rr, 0), true);
-        value = dname_text(ldns_rr_rdf(rr, 0), false);
+        shown = mpic_dns_dname_text(ldns_rr_rdf(rr, 0), true);
+        value = mpic_dns_dname_text(ldns_rr_rdf(rr, 0), false);
         if (shown == NULL || value == NULL)
             goto fail;
         if (c->method == MPIC_DCV_DNS_CHANGE) {
@@ -289,26 +275,6 @@ static bool wildcard_allowed(enum mpic_dcv_method m)
 {
     return m == MPIC_DCV_ACME_DNS_01 || m == MPIC_DCV_DNS_CHANGE || m == MPIC_DCV_DNS_PERSISTENT ||
            m == MPIC_DCV_DNS_ACCOUNT_01;
-}
-
-/* The reverse-mapping name of an IP literal (RFC 1035 §3.5, RFC 3596 §2.5). */
-static int reverse_name(const char *ip, char *buf, size_t len)
-{
-    unsigned char a[16];
-    if (inet_pton(AF_INET, ip, a) == 1)
-        return snprintf(buf, len, "%u.%u.%u.%u.in-addr.arpa", a[3], a[2], a[1], a[0]) < (int)len ? 0 : -1;
-    if (inet_pton(AF_INET6, ip, a) != 1 || len < 64 + sizeof "ip6.arpa")
-        return -1;
-    static const char hex[] = "0123456789abcdef";
-    size_t pos = 0;
-    for (int i = 15; i >= 0; i--) {
-        buf[pos++] = hex[a[i] & 0xf];
-        buf[pos++] = '.';
-        buf[pos++] = hex[a[i] >> 4];
-        buf[pos++] = '.';
-    }
-    memcpy(buf + pos, "ip6.arpa", sizeof "ip6.arpa");
-    return 0;
 }
 
 /* A name we can put in a question: at most 253 octets of text, labels of
@@ -423,14 +389,13 @@ int mpic_dcv_dns_plan(struct mpic_dcv_dns *c, const char *target, const struct m
         break;
     case MPIC_DCV_CONTACT_EMAIL_CAA:
     case MPIC_DCV_CONTACT_PHONE_CAA: {
-        int n = mpic_caa_climb_names(name, names, MAX_LEVELS);
+        int n = mpic_caa_climb_names(name, names, MPIC_CAA_MAX_LEVELS);
         if (n <= 0) {
             snprintf(msg, msg_len, "%s: \"%s\" is not a domain name to climb", mname, target);
             return -1;
         }
         *n_names = (size_t)n;
         c->qtype = LDNS_RR_TYPE_CAA;
-        c->climb = true;
         return 0;
     }
     case MPIC_DCV_IP_ADDRESS: {
@@ -460,7 +425,7 @@ int mpic_dcv_dns_plan(struct mpic_dcv_dns *c, const char *target, const struct m
         break;
     }
     case MPIC_DCV_REVERSE_ADDRESS_LOOKUP:
-        if (!is_ip || reverse_name(target, q, sizeof q) < 0) {
+        if (!is_ip || mpic_addr_reverse_name(target, q, sizeof q) < 0) {
             snprintf(msg, msg_len, "%s needs an IP address target, not %s", mname, target);
             return -1;
         }
@@ -469,7 +434,7 @@ int mpic_dcv_dns_plan(struct mpic_dcv_dns *c, const char *target, const struct m
     case MPIC_DCV_DNS_PERSISTENT:
         if (is_ip) {   /* BR 3.2.2.5.8 */
             char rev[128];
-            if (reverse_name(target, rev, sizeof rev) < 0) {
+            if (mpic_addr_reverse_name(target, rev, sizeof rev) < 0) {
                 snprintf(msg, msg_len, "%s: %s is not an IP address", mname, target);
                 return -1;
             }

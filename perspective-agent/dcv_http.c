@@ -2,8 +2,9 @@
  * redirects followed by hand. curl never resolves a name and never follows a
  * Location: every hop (the first included) is parsed with curl's URL API,
  * checked (http/https, port 80/443, a valid host, no loop, at most 10
- * redirects, only 301/302/307/308), resolved through the agent's own
- * resolver, checked against the SSRF guard (netaddr.h), and only then pinned
+ * redirects, only 301/302/307/308), resolved as addr_lookup.h says (the same
+ * policy as TLS-ALPN), every address checked against the SSRF guard
+ * (netaddr.h), and only then pinned
  * with CURLOPT_CONNECT_TO and fetched on a fresh connection. CONNECT_TO to
  * an IP literal rather than CURLOPT_RESOLVE: RESOLVE entries live in the DNS
  * cache of the shared multi handle, where one check's pin would outlive it;
@@ -37,8 +38,8 @@
  * not verified (website-change over https proves control of the content, not
  * PKI). Body reads stop at 1 KiB (http-01) or 64 KiB (website-change); an
  * http-01 body longer than that fails, of a website-change body the part read
- * is evaluated. A name with A and AAAA records is fetched over IPv4
- * first, IPv6 when the IPv4 connect fails. */
+ * is evaluated. A name's addresses are tried in turn, IPv4 first, while
+ * connecting fails. */
 #include "dcv_http_internal.h"
 
 #include <arpa/inet.h>
@@ -66,10 +67,8 @@ static const char *const err_param = "mpic_error:dcv_checker:parameter";
 
 static void free_hop_io(struct mpic_dcv_http *c)
 {
-    for (int i = 0; i < 2; i++) {
-        mpic_resolver_cancel(c->query[i]);
-        c->query[i] = NULL;
-    }
+    mpic_addr_lookup_cancel(c->lookup);
+    c->lookup = NULL;
     if (c->easy != NULL) {
         mpic_curl_loop_remove(c->ctx.curl, c->easy);
         curl_easy_cleanup(c->easy);
@@ -154,7 +153,7 @@ static long remaining_ms(const struct mpic_dcv_http *c)
 static void on_deadline(evutil_socket_t fd, short what, void *arg)
 {
     struct mpic_dcv_http *c = arg;
-    if (c->query[0] != NULL || c->query[1] != NULL)
+    if (c->lookup != NULL)
         mpic_dcv_http_finish(c, false, false, err_lookup, "no address for %s within %u ms", c->host,
                              c->ctx.timeout_ms);
     else
@@ -167,21 +166,12 @@ static void on_deadline(evutil_socket_t fd, short what, void *arg)
 static void resolve(struct mpic_dcv_http *c);
 static void on_done(CURL *easy, CURLcode rc, void *arg);
 
-/* Connects to the address of family c->fam, if the SSRF guard allows it. */
+/* Fetches from address c->cur, which the SSRF guard has passed. */
 static void fetch(struct mpic_dcv_http *c)
 {
-    free_hop_io(c);     /* the previous hop's transfer, if any */
-    const char *addr = c->addr[c->fam];
-    const char *why = NULL;
-    if (!c->ctx.allow_private_targets && mpic_addr_is_reserved(addr, &why)) {
-        if (strcmp(addr, c->host) == 0)
-            mpic_dcv_http_finish(c, false, false, err_http, "refused to connect to %s (%s): reserved address for %s",
-                                 addr, why ? why : "reserved", c->url);
-        else
-            mpic_dcv_http_finish(c, false, false, err_http, "refused to connect to %s (%s): address of %s for %s",
-                                 addr, why ? why : "reserved", c->host, c->url);
-        return;
-    }
+    free_hop_io(c);     /* the previous hop's or address's transfer, if any */
+    const struct mpic_addr *a = &c->addrs.a[c->cur];
+    const char *addr = a->text;
     long left = remaining_ms(c);
     if (left <= 0) {
         mpic_dcv_http_finish(c, false, false, err_http, "GET %s did not complete within %u ms", c->url,
@@ -189,7 +179,7 @@ static void fetch(struct mpic_dcv_http *c)
         return;
     }
     char pin[INET6_ADDRSTRLEN + 16];
-    snprintf(pin, sizeof pin, c->fam == FAM_V6 ? "::[%s]:%u" : "::%s:%u", addr, c->port);
+    snprintf(pin, sizeof pin, a->family == AF_INET6 ? "::[%s]:%u" : "::%s:%u", addr, c->port);
     c->connect_to = curl_slist_append(NULL, pin);
     c->easy = curl_easy_init();
     if (c->connect_to == NULL || c->easy == NULL) {
@@ -237,10 +227,10 @@ static void follow(struct mpic_dcv_http *c, CURL *easy, long status)
                              c->url);
         return;
     }
-    if (c->n_seen > MAX_REDIRECTS) {
+    if (c->n_seen > MPIC_DCV_HTTP_MAX_REDIRECTS) {
         free(loc);
         mpic_dcv_http_finish(c, true, false, mpic_dcv_http_err_redirect, "more than %d redirects (last from %s)",
-                             MAX_REDIRECTS, c->url);
+                             MPIC_DCV_HTTP_MAX_REDIRECTS, c->url);
         return;
     }
     CURLU *u = curl_url();
@@ -311,24 +301,24 @@ static void on_done(CURL *easy, CURLcode rc, void *arg)
     long status = 0;
     curl_easy_getinfo(easy, CURLINFO_RESPONSE_CODE, &status);
     if (rc != CURLE_OK && !(rc == CURLE_WRITE_ERROR && c->truncated)) {
-        if (rc == CURLE_COULDNT_CONNECT && c->fam == FAM_V4 && c->addr[FAM_V6][0] != '\0') {
-            c->fam = FAM_V6;
+        if (rc == CURLE_COULDNT_CONNECT && c->cur + 1 < c->addrs.n) {
+            c->cur++;
             fetch(c);
             return;
         }
         if (rc == CURLE_OPERATION_TIMEDOUT)
             mpic_dcv_http_finish(c, false, false, err_http, "GET %s (%s) did not complete within %u ms", c->url,
-                                 c->addr[c->fam], c->ctx.timeout_ms);
+                                 c->addrs.a[c->cur].text, c->ctx.timeout_ms);
         else
-            mpic_dcv_http_finish(c, false, false, err_http, "GET %s (%s): %s", c->url, c->addr[c->fam],
+            mpic_dcv_http_finish(c, false, false, err_http, "GET %s (%s): %s", c->url, c->addrs.a[c->cur].text,
                                  c->curl_error[0] ? c->curl_error : curl_easy_strerror(rc));
         return;
     }
     char *ip = NULL;
     if (curl_easy_getinfo(easy, CURLINFO_PRIMARY_IP, &ip) != CURLE_OK || ip == NULL ||
-        !mpic_dcv_http_same_address(ip, c->addr[c->fam])) {
+        !mpic_addr_same(ip, c->addrs.a[c->cur].text)) {
         mpic_dcv_http_finish(c, false, false, err_http, "GET %s went to %s instead of the resolved %s", c->url,
-                             ip ? ip : "an unknown address", c->addr[c->fam]);
+                             ip ? ip : "an unknown address", c->addrs.a[c->cur].text);
         return;
     }
     free(c->response_url);
@@ -353,97 +343,49 @@ static void on_done(CURL *easy, CURLcode rc, void *arg)
 
 /* ---- name resolution ---- */
 
+/* The SSRF guard over every address of the hop, then the first fetch. */
 static void addresses_known(struct mpic_dcv_http *c)
 {
-    if (c->addr[FAM_V4][0] != '\0')
-        c->fam = FAM_V4;
-    else if (c->addr[FAM_V6][0] != '\0')
-        c->fam = FAM_V6;
-    else if (c->lookup_error[FAM_V4][0] != '\0' || c->lookup_error[FAM_V6][0] != '\0') {
-        mpic_dcv_http_finish(c, false, false, err_lookup, "%s",
-                             c->lookup_error[FAM_V4][0] ? c->lookup_error[FAM_V4] : c->lookup_error[FAM_V6]);
-        return;
-    } else {
-        mpic_dcv_http_finish(c, false, false, err_lookup, "%s has no A or AAAA records", c->host);
+    const char *why = NULL;
+    const struct mpic_addr *bad = mpic_addr_list_refused(&c->addrs, c->ctx.allow_private_targets, &why);
+    if (bad != NULL) {
+        if (strcmp(bad->text, c->host) == 0)
+            mpic_dcv_http_finish(c, false, false, err_http, "refused to connect to %s (%s): reserved address for %s",
+                                 bad->text, why, c->url);
+        else
+            mpic_dcv_http_finish(c, false, false, err_http, "refused to connect to %s (%s): address of %s for %s",
+                                 bad->text, why, c->host, c->url);
         return;
     }
+    c->cur = 0;
     fetch(c);
 }
 
-static void answered(struct mpic_dcv_http *c, int fam, struct mpic_dns_result *res)
+static void on_addresses(const struct mpic_addr_list *found, const char *error, void *arg)
 {
-    const char *tname = fam == FAM_V4 ? "A" : "AAAA";
-    ldns_rr_type type = fam == FAM_V4 ? LDNS_RR_TYPE_A : LDNS_RR_TYPE_AAAA;
-    char *err = c->lookup_error[fam];
-    size_t elen = sizeof c->lookup_error[fam];
-    c->query[fam] = NULL;
-    c->answered[fam] = true;
-    if (res->status != MPIC_DNS_OK) {
-        snprintf(err, elen, "%s lookup of %s failed: %s", tname, c->host, res->error);
-    } else {
-        ldns_pkt_rcode rcode = ldns_pkt_get_rcode(res->pkt);
-        if (rcode == LDNS_RCODE_NXDOMAIN) {
-            snprintf(err, elen, "%s does not exist (NXDOMAIN)", c->host);
-        } else if (rcode != LDNS_RCODE_NOERROR) {
-            ldns_lookup_table *t = ldns_lookup_by_id(ldns_rcodes, (int)rcode);
-            snprintf(err, elen, "%s lookup of %s answered %s from %s", tname, c->host,
-                     t ? t->name : "an error", res->server);
-        } else {
-            struct mpic_dns_rrset set;
-            struct mpic_error xerr;
-            if (mpic_dns_answer_extract(res->pkt, c->host, type, &set, &xerr) != 0) {
-                snprintf(err, elen, "%s lookup of %s: %s", tname, c->host, xerr.msg);
-            } else {
-                if (ldns_rr_list_rr_count(set.rrs) > 0) {
-                    const ldns_rdf *rd = ldns_rr_rdf(ldns_rr_list_rr(set.rrs, 0), 0);
-                    size_t want = fam == FAM_V4 ? 4 : 16;
-                    if (rd != NULL && ldns_rdf_size(rd) == want)
-                        inet_ntop(fam == FAM_V4 ? AF_INET : AF_INET6, ldns_rdf_data(rd), c->addr[fam],
-                                  sizeof c->addr[fam]);
-                }
-                mpic_dns_rrset_free(&set);
-            }
-        }
+    struct mpic_dcv_http *c = arg;
+    c->lookup = NULL;   /* frees itself once we return */
+    if (found == NULL) {
+        mpic_dcv_http_finish(c, false, false, err_lookup, "%s", error);
+        return;
     }
-    if (c->answered[FAM_V4] && c->answered[FAM_V6])
-        addresses_known(c);
+    c->addrs = *found;
+    addresses_known(c);
 }
 
-static void on_a(struct mpic_dns_result *res, void *arg)
-{
-    answered(arg, FAM_V4, res);
-}
-
-static void on_aaaa(struct mpic_dns_result *res, void *arg)
-{
-    answered(arg, FAM_V6, res);
-}
-
-/* Finds the address of c->host (or takes the literal) and fetches. */
+/* Finds the addresses of c->host (or takes the literal) and fetches. */
 static void resolve(struct mpic_dcv_http *c)
 {
     free_hop_io(c);
-    for (int i = 0; i < 2; i++) {
-        c->answered[i] = false;
-        c->addr[i][0] = '\0';
-        c->lookup_error[i][0] = '\0';
-    }
-    unsigned char buf[16];
-    if (inet_pton(AF_INET, c->host, buf) == 1 || inet_pton(AF_INET6, c->host, buf) == 1) {
-        c->fam = strchr(c->host, ':') != NULL ? FAM_V6 : FAM_V4;
-        snprintf(c->addr[c->fam], sizeof c->addr[c->fam], "%s", c->host);
-        fetch(c);
+    c->addrs.n = 0;
+    if (mpic_addr_list_add_literal(&c->addrs, c->host) == 0) {
+        addresses_known(c);
         return;
     }
     struct mpic_error err;
-    c->query[FAM_V4] = mpic_resolver_query(c->ctx.resolver, c->host, LDNS_RR_TYPE_A, on_a, c, &err);
-    if (c->query[FAM_V4] == NULL) {
-        mpic_dcv_http_finish(c, false, false, err_lookup, "A lookup of %s: %s", c->host, err.msg);
-        return;
-    }
-    c->query[FAM_V6] = mpic_resolver_query(c->ctx.resolver, c->host, LDNS_RR_TYPE_AAAA, on_aaaa, c, &err);
-    if (c->query[FAM_V6] == NULL)
-        mpic_dcv_http_finish(c, false, false, err_lookup, "AAAA lookup of %s: %s", c->host, err.msg);
+    c->lookup = mpic_addr_lookup_start(c->ctx.resolver, c->host, on_addresses, c, &err);
+    if (c->lookup == NULL)
+        mpic_dcv_http_finish(c, false, false, err_lookup, "%s", err.msg);
 }
 
 /* ---- start / cancel ---- */

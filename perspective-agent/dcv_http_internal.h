@@ -11,15 +11,12 @@
 #include <stddef.h>
 #include <time.h>
 
+#include "addr_lookup.h"
 #include "dcv_check.h"
-
-#define MAX_REDIRECTS 20
 
 /* Tells a refused redirect from a bad URL of the request by its address
  * (mpic_dcv_http_take_url), so there is one object for both files. */
 extern const char *const mpic_dcv_http_err_redirect;
-
-enum { FAM_V4, FAM_V6 };
 
 struct mpic_dcv_http {
     struct mpic_dcv_ctx ctx;
@@ -36,11 +33,9 @@ struct mpic_dcv_http {
     char *url;                      /* normalised by curl, no fragment */
     char *host;                     /* without brackets or trailing dot */
     unsigned port;
-    struct mpic_dns_query *query[2];
-    bool answered[2];
-    char addr[2][INET6_ADDRSTRLEN]; /* first A / AAAA, "" when none */
-    char lookup_error[2][1024];
-    int fam;                        /* family being fetched */
+    struct mpic_addr_lookup *lookup;   /* while the host's addresses are looked up */
+    struct mpic_addr_list addrs;    /* the host's addresses (addr_lookup.h), tried in turn */
+    size_t cur;                     /* the address being fetched */
     CURL *easy;
     struct curl_slist *connect_to;
     char curl_error[CURL_ERROR_SIZE];
@@ -49,7 +44,7 @@ struct mpic_dcv_http {
     bool truncated;
 
     /* what the responses so far showed */
-    char *seen[MAX_REDIRECTS + 1];  /* URLs requested, for loop detection */
+    char *seen[MPIC_DCV_HTTP_MAX_REDIRECTS + 1];  /* URLs requested, for loop detection */
     size_t n_seen;
     json_t *history;                /* redirects followed */
     char *response_url;             /* last response */
@@ -67,7 +62,6 @@ char *mpic_dcv_http_response_page(const struct mpic_dcv_http *c);
 size_t mpic_dcv_http_on_body(char *data, size_t size, size_t nmemb, void *userp);
 void mpic_dcv_http_make_utf8(char *msg);
 int mpic_dcv_http_build_headers(struct mpic_dcv_http *c, char *why, size_t why_len);
-bool mpic_dcv_http_same_address(const char *a, const char *b);
 int mpic_dcv_http_take_url(struct mpic_dcv_http *c, CURLU *u, const char *type);
 char *mpic_dcv_http_location_of(CURL *easy);
 CURLU *mpic_dcv_http_challenge_url(const char *target, const struct mpic_target *ti,

@@ -13,6 +13,7 @@
 #include <strings.h>
 
 #include "log.h"
+#include "netaddr.h"
 #include "target.h"
 
 #define MAX_URL_LEN 2000          /* Boulder's limit on a redirect path */
@@ -159,20 +160,6 @@ oom:
     return -1;
 }
 
-static bool is_ip_literal(const char *s)
-{
-    unsigned char buf[16];
-    return inet_pton(AF_INET, s, buf) == 1 || inet_pton(AF_INET6, s, buf) == 1;
-}
-
-bool mpic_dcv_http_same_address(const char *a, const char *b)
-{
-    unsigned char x[16], y[16];
-    if (inet_pton(AF_INET, a, x) == 1)
-        return inet_pton(AF_INET, b, y) == 1 && memcmp(x, y, 4) == 0;
-    return inet_pton(AF_INET6, a, x) == 1 && inet_pton(AF_INET6, b, y) == 1 && memcmp(x, y, 16) == 0;
-}
-
 /* Validates the URL held by u and makes it the next hop: url, host, port.
  * A problem is reported as type (redirect:invalid for a Location, a
  * parameter error for the URL built from the request). */
@@ -220,7 +207,7 @@ int mpic_dcv_http_take_url(struct mpic_dcv_http *c, CURLU *u, const char *type)
     }
     struct mpic_target ti;
     struct mpic_error terr;
-    if (!is_ip_literal(host) && (mpic_target_parse(host, &ti, &terr) != 0 || ti.wildcard)) {
+    if (!mpic_addr_is_literal(host) && (mpic_target_parse(host, &ti, &terr) != 0 || ti.wildcard)) {
         snprintf(detail, sizeof detail, "has an invalid host name \"%.200s\"", host);
         bad = detail;
         goto refuse;

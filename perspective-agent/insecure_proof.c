@@ -6,11 +6,9 @@
 #include <strings.h>
 
 #include "caa.h"
+#include "dnsanswer.h"
 #include "dnssec.h"
 #include "log.h"
-
-/* A DNS name has at most 127 labels. */
-#define MAX_LEVELS 128
 
 /* One DS lookup, shared by every name that has this ancestor. Allocated one
  * by one: the resolver holds a pointer to it until it answers. */
@@ -53,21 +51,16 @@ static struct ds_lookup *ds_find(const struct mpic_insecure_proof *p, const char
     return NULL;
 }
 
-static const char *rcode_name(int rcode)
-{
-    const ldns_lookup_table *t = ldns_lookup_by_id(ldns_rcodes, rcode);
-    return t != NULL ? t->name : "?";
-}
-
 static void on_ds_answer(struct mpic_dns_result *res, void *arg)
 {
     struct ds_lookup *d = arg;
     struct mpic_insecure_proof *p = d->proof;
     d->query = NULL;   /* the resolver frees it once we return */
     d->ev = res->status == MPIC_DNS_OK ? mpic_dnssec_ds_evidence(res->pkt, d->name) : MPIC_DS_NOTHING;
+    char rc[24];
     if (res->status == MPIC_DNS_OK)
         mpic_log(MPIC_LOG_DEBUG, "dns_lookup", "type=DS name=%s rcode=%s ad=%d ede=%d tries=%u server=%s "
-                 "evidence=\"%s\"", d->name, rcode_name((int)ldns_pkt_get_rcode(res->pkt)),
+                 "evidence=\"%s\"", d->name, mpic_dns_rcode_text((int)ldns_pkt_get_rcode(res->pkt), rc, sizeof rc),
                  ldns_pkt_ad(res->pkt), mpic_dns_ede_code(res->pkt), res->tries, res->server,
                  mpic_ds_evidence_text(d->ev));
     else
@@ -99,8 +92,8 @@ static int bare_name(const char *name, char *buf, size_t len)
 static int want(struct mpic_insecure_proof *p, const char *name, struct mpic_error *err)
 {
     char bare[300];
-    char *names[MAX_LEVELS];
-    int n = bare_name(name, bare, sizeof bare) == 0 ? mpic_caa_climb_names(bare, names, MAX_LEVELS) : -1;
+    char *names[MPIC_CAA_MAX_LEVELS];
+    int n = bare_name(name, bare, sizeof bare) == 0 ? mpic_caa_climb_names(bare, names, MPIC_CAA_MAX_LEVELS) : -1;
     if (n <= 0)
         return mpic_error_set(err, "cannot prove %s Insecure: not a domain name to climb", name);
     int rc = 0;
@@ -174,12 +167,12 @@ fail:
 const char *mpic_insecure_proof_cut(const struct mpic_insecure_proof *p, const char *name)
 {
     char bare[300];
-    char *names[MAX_LEVELS];
-    enum mpic_ds_evidence ev[MAX_LEVELS];
-    const struct ds_lookup *found[MAX_LEVELS];
+    char *names[MPIC_CAA_MAX_LEVELS];
+    enum mpic_ds_evidence ev[MPIC_CAA_MAX_LEVELS];
+    const struct ds_lookup *found[MPIC_CAA_MAX_LEVELS];
     if (p == NULL || name == NULL || bare_name(name, bare, sizeof bare) < 0)
         return NULL;
-    int n = mpic_caa_climb_names(bare, names, MAX_LEVELS);
+    int n = mpic_caa_climb_names(bare, names, MPIC_CAA_MAX_LEVELS);
     if (n <= 0)
         return NULL;
     for (int i = 0; i < n; i++) {

@@ -1,11 +1,12 @@
 /* Scripted answers for lab agents. The orchestrator must meet each of them as
  * it meets a real fault: a status other than 200, a connection closed before
- * any answer, a body that is not JSON (docs/conformance-scenarios.md). */
+ * any answer, a body that is not JSON (docs/conformance.md, Scenario mode). */
 #include "lab_behaviour_agent.h"
 
 #include <stdio.h>
 #include <string.h>
 
+#include "clock.h"
 #include "httpd.h"
 #include "log.h"
 
@@ -30,7 +31,7 @@ json_t *mpic_lab_check_response(const struct mpic_lab_behaviour *b, enum mpic_ch
     json_t *errors = NULL;
     if (b->error != NULL || !b->completed)
         errors = mpic_error_list_json("mpic_error:lab_behaviour", b->error ? b->error : "lab behaviour: not completed");
-    return mpic_check_response_json(b->completed, b->passed, errors, mpic_now_ns(), type, details);
+    return mpic_check_response_json(b->completed, b->passed, errors, mpic_clock_now_ns(), type, details);
 }
 
 void mpic_lab_print(const struct mpic_lab_behaviours *rules)

@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "caa_check.h"
+#include "clock.h"
 #include "curl_loop.h"
 #include "dcv_check.h"
 #include "config.h"
@@ -20,6 +21,7 @@
 #include "lab_behaviour_agent.h"
 #endif
 #include "log.h"
+#include "log_loop.h"
 #include "resolver.h"
 #include "tls.h"
 #include "wire.h"
@@ -47,7 +49,7 @@ struct job {
     struct event *deadline;
     const struct mpic_lab_behaviour *lab;   /* the lab rule this target selected, or NULL */
     struct event *lab_delay;
-    int64_t started_ns;
+    int64_t started_ns;              /* monotonic */
     char ad[96];                /* per-level AD summary of a CAA check, for the log line */
     struct job *prev, *next;
 };
@@ -89,7 +91,7 @@ static void job_reply(struct job *j, json_t *check_response, const char *outcome
     mpic_log(MPIC_LOG_INFO, "check", "trace=%s target=%s check_type=%s outcome=%s latency_ms=%lld ad=%s detail=%s",
              mpic_log_quote(j->request.trace_identifier, tr, sizeof tr),
              mpic_log_quote(j->request.target, t, sizeof t), mpic_check_type_name(j->request.check_type), outcome,
-             (long long)((mpic_now_ns() - j->started_ns) / 1000000), j->ad[0] ? j->ad : "-",
+             (long long)((mpic_clock_mono_ns() - j->started_ns) / 1000000), j->ad[0] ? j->ad : "-",
              mpic_log_quote(detail, d, sizeof d));
     mpic_http_send_json(j->req, 200, "OK", mpic_agent_response_json(a->cfg.agent.perspective, check_response));
     job_free(j);
@@ -102,7 +104,7 @@ static void on_caa_done(const struct mpic_caa_outcome *o, void *arg)
     snprintf(j->ad, sizeof j->ad, "%s", o->ad_summary);
     json_t *errors = o->error_type ? mpic_error_list_json(o->error_type, o->error_message) : NULL;
     json_t *details = mpic_caa_details_json(o->record_present, o->found_at, &o->records_seen);
-    json_t *cr = mpic_check_response_json(o->completed, o->passed, errors, mpic_now_ns(), MPIC_CHECK_CAA, details);
+    json_t *cr = mpic_check_response_json(o->completed, o->passed, errors, mpic_clock_now_ns(), MPIC_CHECK_CAA, details);
     const char *outcome = !o->completed ? "error" : o->passed ? "passed" : "failed";
     job_reply(j, cr, outcome, o->error_type ? o->error_message : mpic_caa_reason_text(o->reason));
 }
@@ -111,7 +113,7 @@ static void on_dcv_done(struct mpic_dcv_outcome *o, void *arg)
 {
     struct job *j = arg;
     j->dcv = NULL;   /* finished: must not be cancelled */
-    json_t *cr = mpic_check_response_json(o->completed, o->passed, o->errors, mpic_now_ns(), MPIC_CHECK_DCV,
+    json_t *cr = mpic_check_response_json(o->completed, o->passed, o->errors, mpic_clock_now_ns(), MPIC_CHECK_DCV,
                                           o->details);
     o->errors = o->details = NULL;
     const char *outcome = !o->completed ? "error" : o->passed ? "passed" : "failed";
@@ -151,7 +153,7 @@ static void on_deadline(evutil_socket_t fd, short what, void *arg)
              j->request.check_type == MPIC_CHECK_CAA ? "CAA" : mpic_dcv_method_name(j->request.dcv.method),
              j->agent->cfg.agent.check_timeout_ms);
     json_t *cr = mpic_check_response_json(false, false, mpic_error_list_json(timeout_error_type(j), msg),
-                                          mpic_now_ns(), j->request.check_type, empty_details(j));
+                                          mpic_clock_now_ns(), j->request.check_type, empty_details(j));
     job_reply(j, cr, "timeout", msg);
 }
 
@@ -233,7 +235,7 @@ static void handle_check(struct agent *a, struct mpic_http_request *req)
     }
     j->agent = a;
     j->req = req;
-    j->started_ns = mpic_now_ns();
+    j->started_ns = mpic_clock_mono_ns();
     j->next = a->jobs;
     if (a->jobs != NULL)
         a->jobs->prev = j;
@@ -353,6 +355,10 @@ static int start(struct agent *a)
     struct mpic_error err;
     const struct mpic_agent_config *ac = &a->cfg.agent;
     a->base = event_base_new();
+    if (a->base != NULL && mpic_log_attach(a->base) != 0) {
+        mpic_log(MPIC_LOG_ERROR, "startup_failed", "error=\"out of memory\"");
+        return -1;
+    }
     a->ssl_ctx = mpic_tls_server_ctx(ac->tls.cert, ac->tls.key, ac->tls.ca, &err);
     if (a->base == NULL || a->ssl_ctx == NULL) {
         mpic_log(MPIC_LOG_ERROR, "startup_failed", "error=\"%s\"", a->ssl_ctx ? "event_base_new" : err.msg);
@@ -402,6 +408,7 @@ static void stop(struct agent *a)
         event_free(a->sigterm);
     if (a->sigint != NULL)
         event_free(a->sigint);
+    mpic_log_detach();
     if (a->ssl_ctx != NULL)
         SSL_CTX_free(a->ssl_ctx);
     if (a->base != NULL)
@@ -419,6 +426,8 @@ int main(int argc, char **argv)
     struct agent a = { 0 };
     struct mpic_error err;
     mpic_log_init("mpic-agent", MPIC_LOG_INFO);
+    if (mpic_clock_init("mpic-agent") != 0)
+        return 1;
     if (mpic_config_load(config, MPIC_ROLE_AGENT, &a.cfg, &err) != 0) {
         fprintf(stderr, "mpic-agent: %s\n", err.msg);
         return 1;

@@ -17,17 +17,22 @@
 #   --no-private-targets  agents get allow_private_targets false: every lab target is refused
 #   --build DIR         where mpic-agent and mpic-orchestrator are ($BUILD_DIR or <repo>/build)
 #   --policy P          orchestrator policy: cabf-br (default with 4+ agents) or open-mpic-reference
-#                       (default below 4 agents, which cannot meet the BR phase in force)
+#                       (default below 4 agents); cabf-br needs as many agents as the next BR
+#                       phase asks, or `up` fails on the orchestrator's -t
+#   --default-count N   the orchestrator's default_perspective_count (min(agents, 6))
 #   --dnssec MODE       agent.dns.dnssec of every agent: validate (the agents' default) or require
 #   --primary           also run a primary network perspective (ca-primary, an agent on port
 #                       N+agents+1) that the orchestrator asks beside every cohort
 #   --primary-resolver H:P  the primary's resolver (default: the agents' resolver)
 #   --require-primary   with --primary: valid only when the primary passed too
-#   --scenarios         scenario mode (docs/conformance-scenarios.md): six agents under policy
+#   --scenarios         scenario mode (docs/conformance.md, Scenario mode): six agents under policy
 #                       open-mpic-reference whose lab behaviours (tests/conformance/behaviours.json)
 #                       make the names of conformance.test answer deterministically; shorter
 #                       orchestrator timeouts (per agent 2 s, per request 10 s). Needs a lab build
 #                       (MPIC_LAB_BEHAVIOUR, on with MPIC_SANITIZE) and the DNS lab.
+#
+# The daemons inherit the environment: MPIC_TEST_CLOCK (daemon/clock.h) sets their clock in a
+# build with the test clock.
 #
 # up refuses when a cluster already runs in the state dir, and on any failure stops what it
 # started and shows the failing log. down stops everything it finds in the state dir.
@@ -60,30 +65,30 @@ CATALOGUE=(
 )
 
 usage() {
-    sed -n '6,31p' "$0" | sed 's/^# \{0,1\}//' >&2
+    sed -n '6,34p' "$0" | sed 's/^# \{0,1\}//' >&2
     exit 2
 }
 die() { echo "$ME: $*" >&2; exit 1; }
 
 STATE=/tmp/mpic-cluster PORT=8080 AGENTS=6 RESOLVER='' LAB_IP=127.0.53.1 POLICY='' DNSSEC=''
-SPLIT_RESOLVER='' SPLIT_COUNT=2 PRIVATE_TARGETS=true PRIMARY=false PRIMARY_RESOLVER='' REQUIRE_PRIMARY=false
+SPLIT_RESOLVER='' SPLIT_COUNT=2 DEFAULT_COUNT='' PRIVATE_TARGETS=true PRIMARY=false PRIMARY_RESOLVER='' REQUIRE_PRIMARY=false
 SCENARIOS=false
 BUILD=${BUILD_DIR:-$REPO/build}
 CMD=
 while [ $# -gt 0 ]; do
     case $1 in
         up|down|status) [ -z "$CMD" ] || usage; CMD=$1; shift ;;
-        --state|--port|--agents|--resolver|--lab-ip|--build|--policy|--dnssec|--split-resolver|--split-count|--primary-resolver)
+        --state|--port|--agents|--resolver|--lab-ip|--build|--policy|--dnssec|--split-resolver|--split-count|--primary-resolver|--default-count)
             [ $# -ge 2 ] || die "$1 needs a value"
             case $1 in
                 --state) STATE=$2 ;; --port) PORT=$2 ;; --agents) AGENTS=$2 ;;
                 --resolver) RESOLVER=$2 ;; --lab-ip) LAB_IP=$2 ;; --build) BUILD=$2 ;;
                 --policy) POLICY=$2 ;; --dnssec) DNSSEC=$2 ;;
                 --split-resolver) SPLIT_RESOLVER=$2 ;; --split-count) SPLIT_COUNT=$2 ;;
-                --primary-resolver) PRIMARY_RESOLVER=$2 ;;
+                --primary-resolver) PRIMARY_RESOLVER=$2 ;; --default-count) DEFAULT_COUNT=$2 ;;
             esac
             shift 2 ;;
-        --state=*|--port=*|--agents=*|--resolver=*|--lab-ip=*|--build=*|--policy=*|--dnssec=*|--split-resolver=*|--split-count=*|--primary-resolver=*)
+        --state=*|--port=*|--agents=*|--resolver=*|--lab-ip=*|--build=*|--policy=*|--dnssec=*|--split-resolver=*|--split-count=*|--primary-resolver=*|--default-count=*)
             set -- "${1%%=*}" "${1#*=}" "${@:2}" ;;
         --no-private-targets) PRIVATE_TARGETS=false; shift ;;
         --primary) PRIMARY=true; shift ;;
@@ -206,7 +211,7 @@ write_configs() {   # write_configs RESOLVER CODE...
     fi
     MPIC_POLICY=$policy MPIC_DNSSEC=$DNSSEC MPIC_PRIVATE_TARGETS=$PRIVATE_TARGETS MPIC_SPLIT_RESOLVER=$SPLIT_RESOLVER \
     MPIC_SPLIT_COUNT=$SPLIT_COUNT MPIC_PRIMARY=$([ "$PRIMARY" = true ] && echo "$PRIMARY_ROW") \
-    MPIC_PRIMARY_RESOLVER=$PRIMARY_RESOLVER MPIC_REQUIRE_PRIMARY=$REQUIRE_PRIMARY MPIC_SCENARIOS=$SCENARIOS "$PY" - "$STATE" "$PORT" "$1" "${MPIC_LOG_LEVEL:-info}" "${CATALOGUE[@]:0:$AGENTS}" <<'PY'
+    MPIC_PRIMARY_RESOLVER=$PRIMARY_RESOLVER MPIC_REQUIRE_PRIMARY=$REQUIRE_PRIMARY MPIC_SCENARIOS=$SCENARIOS MPIC_DEFAULT_COUNT=$DEFAULT_COUNT "$PY" - "$STATE" "$PORT" "$1" "${MPIC_LOG_LEVEL:-info}" "${CATALOGUE[@]:0:$AGENTS}" <<'PY'
 import hashlib, json, os, subprocess, sys
 state, port, resolver, log_level = sys.argv[1], int(sys.argv[2]), sys.argv[3], sys.argv[4]
 rows = [r.split("|") for r in sys.argv[5:]]
@@ -238,7 +243,7 @@ if os.environ["MPIC_PRIMARY"]:
                "location": {"lat": float(lat), "lon": float(lon)}}
     primary_orch = {"primary": primary, "require_primary": os.environ["MPIC_REQUIRE_PRIMARY"] == "true"}
 
-# Scenario mode: a lost perspective must cost 2 s, not 10 (docs/conformance-scenarios.md).
+# Scenario mode: a lost perspective must cost 2 s, not 10 (docs/conformance.md, Scenario mode).
 scenarios = os.environ["MPIC_SCENARIOS"] == "true"
 scenario_orch = {"perspective_timeout_ms": 2000, "request_timeout_ms": 10000} if scenarios else {}
 
@@ -254,7 +259,7 @@ write("orchestrator", dict(common, orchestrator=dict({
     "cohort_secret": f"file:{secrets}/cohort-secret",
     "agent_tls": {"ca": f"{certs}/ca.crt", "cert": f"{certs}/orchestrator.crt",
                   "key": f"{certs}/orchestrator.key"},
-    "default_perspective_count": min(len(rows), 6),
+    "default_perspective_count": int(os.environ["MPIC_DEFAULT_COUNT"] or min(len(rows), 6)),
     "max_attempts_cap": 3,
     "policy": os.environ["MPIC_POLICY"],
     "audit_log": {"path": f"{state}/logs/audit.jsonl", "fsync": "per-request"},
@@ -336,6 +341,8 @@ cmd_up() {
         || die "--primary-resolver $PRIMARY_RESOLVER: expected IP:PORT or [IPv6]:PORT"
     [ -z "$SPLIT_RESOLVER" ] || [[ $SPLIT_RESOLVER =~ ^(\[[0-9a-fA-F:]+\]|[0-9.]+)(:[0-9]+)?$ ]] \
         || die "--split-resolver $SPLIT_RESOLVER: expected IP:PORT or [IPv6]:PORT"
+    [ -z "$DEFAULT_COUNT" ] || { [[ $DEFAULT_COUNT =~ ^[0-9]+$ ]] && [ "$DEFAULT_COUNT" -ge 2 ] && [ "$DEFAULT_COUNT" -le "$AGENTS" ]; } \
+        || die "--default-count $DEFAULT_COUNT: must be 2..$AGENTS"
     if ! [[ $SPLIT_COUNT =~ ^[0-9]+$ ]] || [ "$SPLIT_COUNT" -lt 1 ] || [ "$SPLIT_COUNT" -ge "$AGENTS" ]; then
         die "--split-count $SPLIT_COUNT: must be 1..$((AGENTS - 1))"
     fi

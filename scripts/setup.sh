@@ -17,14 +17,15 @@ while [ $# -gt 0 ]; do
 done
 
 # Build and run-time needs of the daemons and of the local cluster (DNS lab, certificates).
-PKGS="build-essential cmake pkg-config libevent-dev libldns-dev libjansson-dev libssl-dev
+PKGS="build-essential dpkg-dev cmake pkg-config libevent-dev libldns-dev libjansson-dev libssl-dev
       libcurl4-openssl-dev libcmocka-dev libpcre2-dev libidn2-dev libhttp-parser-dev openssl curl ca-certificates knot knot-dnsutils unbound
       ldnsutils nginx-light python3 iproute2"
 # Tests: sanitizers and fuzzing with clang, integration tests in Python, the offline
-# Terraform check (tests/deploy/tfcheck) with Debian's Go and HashiCorp HCL sources.
+# Terraform check (tests/deploy/tfcheck) with Debian's Go and HashiCorp HCL sources; the bench's
+# smoke: dnsperf (the resolver alone) and gnuplot (its plot).
 [ "$TEST_DEPS" = 1 ] && PKGS="$PKGS clang libclang-rt-14-dev python3-pytest python3-pytest-timeout
       python3-requests python3-jsonschema python3-yaml python3-dnspython bind9-dnsutils
-      golang-go golang-github-hashicorp-hcl-v2-dev"
+      golang-go golang-github-hashicorp-hcl-v2-dev dnsperf gnuplot-nox"
 
 missing=()
 for p in $PKGS; do

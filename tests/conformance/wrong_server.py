@@ -3,7 +3,7 @@
 catches what it claims to (tests/integration/test_conformance_runner.py).
 
 Without --defect it answers every contract check correctly from canned data (no DNS, no agents):
-six perspectives that all pass. Each defect breaks one thing a real server could get wrong.
+six perspectives that all pass, or all fail for names under deny.test. Each defect breaks one thing a real server could get wrong.
 
 usage: wrong_server.py [--defect NAME]... [--port N]
 It binds 127.0.0.1 (port 0 = a free one), prints `port N` on stdout once it listens, and serves
@@ -45,6 +45,7 @@ DEFECTS = {
     "only-v1": "/mpic not served",
     "strict-unknown-keys": "unknown keys answered 400",
     "check-type-required": "a missing check_type answered 400",
+    "dcv-params-as-caa": "dcv_check_parameters without check_type answered as a CAA check",
     "no-echo": "request_orchestration_parameters always null",
     "text-plain-200": "200 answered as text/plain",
     "bool-as-string": "is_valid written as the string \"true\"",
@@ -69,6 +70,8 @@ def validate(body, defects):
         issues.append(("unknown-field", f"unknown keys {sorted(set(body) - allowed)}"))
     if "check_type" not in body and "check-type-required" in defects:
         issues.append(("missing-field", "check_type is required"))
+    if "check_type" not in body and "dcv_check_parameters" in body and "dcv-params-as-caa" not in defects:
+        issues.append(("missing-field", "check_type is required with dcv_check_parameters"))
     kind = body.get("check_type", "caa")
     if kind not in ("caa", "dcv"):
         issues.append(("invalid-check-type", f"check_type {kind!r}"))
@@ -117,10 +120,12 @@ def answer(body, defects):
     else:
         details = {"validation_method": method, "records_seen": [], "response_code": 0, "ad_flag": True,
                    "found_at": body["domain_or_ip_target"], "cname_chain": None}
+    # Names under deny.test fail everywhere, so that a scenario table can expect failures of it.
+    passed = not body["domain_or_ip_target"].endswith("deny.test")
     ts = time.time_ns()
     perspectives = []
     for code in CODES[:count]:
-        cr = {"check_completed": True, "check_passed": True, "errors": None,
+        cr = {"check_completed": True, "check_passed": passed, "errors": None,
               "timestamp_ns": float(ts) if "float-timestamp" in defects else ts,
               "check_type": kind, "details": details}
         if "bad-errors" in defects:
@@ -135,7 +140,7 @@ def answer(body, defects):
     out = {"mpic_completed": True, "request_orchestration_parameters": echo,
            "actual_orchestration_parameters": {"perspective_count": count, "quorum_count": quorum, "attempt_count": 1},
            "check_type": kind, "domain_or_ip_target": body["domain_or_ip_target"],
-           "is_valid": "true" if "bool-as-string" in defects else True,
+           "is_valid": str(passed).lower() if "bool-as-string" in defects else passed,
            "trace_identifier": body.get("trace_identifier"), "perspectives": perspectives}
     if kind == "caa" or "dcv-as-caa" in defects:
         cp = body.get("caa_check_parameters")
@@ -203,6 +208,9 @@ class Handler(http.server.BaseHTTPRequestHandler):
             self.send(413, {"message": "Request Entity Too Large"}, close=True)
             return None
         return self.rfile.read(n)
+
+    def do_GET(self):
+        self.send(405, {"message": "use POST"}, close=True)
 
     def do_POST(self):
         path = self.path.rstrip("/")

@@ -8,11 +8,18 @@ open-mpic-api.md, so a test that only looks at is_valid still fails on a malform
 
 Run: /usr/bin/python3 -m pytest tests/integration   (MPIC_BUILD_DIR picks the daemons, default
 <repo>/build; MPIC_KEEP_STATE=1 keeps the state dir and logs even when everything passed).
+
+Dates: MPIC_TEST_CLOCK=YYYY-MM-DDTHH:MM:SSZ in the environment starts the daemons' clock there (a
+build with -DMPIC_TEST_CLOCK=ON, as the sanitizer build is; scripts/test.sh --date sets it). No test
+knows the BR phase table: each cluster reads the phase in force and the method sunsets from its own
+orchestrator's `-t` output (Cluster.br_min, .phase, .sunset). Tests whose expectations change with
+the date carry @pytest.mark.phase; scripts/test.sh runs them again at the dates around each change.
 """
 import decimal
 import json
 import os
 import pathlib
+import re
 import shlex
 import shutil
 import socket
@@ -37,8 +44,6 @@ AGENT_RIR = {"us-east-1": "ARIN", "us-west-2": "ARIN", "us-east-2": "ARIN",
              "eu-west-1": "RIPE NCC", "eu-central-1": "RIPE NCC", "eu-north-1": "RIPE NCC",
              "ap-northeast-1": "APNIC", "ap-southeast-2": "APNIC", "sa-east-1": "LACNIC",
              "af-south-1": "AFRINIC"}
-# cabf-br policy (the orchestrator's default) in the phase of 2026-06-15: at least 4 remotes.
-BR_MIN_PERSPECTIVES = 4
 DEFAULT_PERSPECTIVE_COUNT = 6
 MAX_ATTEMPTS_CAP = 3
 ISSUER = "ca.example.net"
@@ -49,6 +54,15 @@ UP_TIMEOUT_S = 120
 DOWN_TIMEOUT_S = 60
 
 _DEFAULT_KEY = object()
+
+
+def pytest_configure(config):
+    config.addinivalue_line("markers", "phase: the expectation depends on the date (BR phase, method sunsets);"
+                            " scripts/test.sh runs these again at the dates around each change")
+
+
+def pytest_report_header(config):
+    return f"daemon clock: MPIC_TEST_CLOCK={os.environ.get('MPIC_TEST_CLOCK') or '(unset: the real clock)'}"
 
 
 def pytest_collection_modifyitems(items):
@@ -124,6 +138,28 @@ class Cluster:
         self.api_key = key
         self.session = requests.Session()
         self.certs = self.state / "certs"
+        self.read_policy()
+
+    def read_policy(self):
+        """What the orchestrator's `-t` (run by local-cluster.sh up) says of the date: the BR phase in
+        force and its minimum (br_min), the next phase and its minimum (None when none is scheduled),
+        the method sunsets ({method: (section, date, in_force)}) and
+        whether the test clock is in use."""
+        check = (self.state / "logs" / "orchestrator.check").read_text()
+        m = re.search(r"policy (\S+): BR 3\.2\.2\.9 phase of (\S+) in force \(at least (\d+) remote perspectives\)"
+                      r"(?:; next phase (\S+) \(at least (\d+)\))?", check)
+        if m is None:
+            raise RuntimeError(f"no phase in the orchestrator's -t output:\n{check}")
+        self.policy, self.phase, self.br_min = m.group(1), m.group(2), int(m.group(3))
+        self.next_phase, self.next_min = m.group(4), int(m.group(5)) if m.group(5) else None
+        self.sunset = {s.group(1): (s.group(2), s.group(4), s.group(3) == "since") for s in re.finditer(
+            r"^validation_method (\S+) \(BR (\S+)\): refused (since|from) (\S+)$", check, re.M)}
+        self.test_clock = "event=test_clock " in check
+        self.check_output = check
+
+    def minimum(self, **more):
+        """orchestration_parameters of the smallest cohort the phase in force allows, quorum one less."""
+        return dict({"perspective_count": self.br_min, "quorum_count": self.br_min - 1}, **more)
 
     # ---- orchestrator -------------------------------------------------------------------
     def mpic(self, body, key=_DEFAULT_KEY, path="/v1/mpic", headers=None, timeout=40):
@@ -176,9 +212,9 @@ def describe(r):
     return f"HTTP {r.status_code}: {r.text[:4000]}"
 
 
-def _run(args, timeout):
+def _run(args, timeout, env=None):
     return subprocess.run(args, cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                          text=True, timeout=timeout, stdin=subprocess.DEVNULL)
+                          text=True, timeout=timeout, stdin=subprocess.DEVNULL, env=env)
 
 
 def _down(state):
@@ -188,9 +224,10 @@ def _down(state):
         pass
 
 
-def start_cluster(port, lab_ip, agents=None, *extra):
-    """Bring a cluster up in a fresh state directory (extra: more local-cluster.sh options); on
-    failure bring it down and raise (an error, never a skip: a missing build must be seen)."""
+def start_cluster(port, lab_ip, agents=None, *extra, clock=None):
+    """Bring a cluster up in a fresh state directory (extra: more local-cluster.sh options; clock:
+    MPIC_TEST_CLOCK for its daemons instead of the run's); on failure bring it down and raise (an
+    error, never a skip: a missing build must be seen)."""
     if not CLUSTER_SCRIPT.exists():
         raise RuntimeError(f"{CLUSTER_SCRIPT} does not exist yet")
     state = pathlib.Path(tempfile.mkdtemp(prefix=f"mpic-it-{port}-"))
@@ -200,7 +237,7 @@ def start_cluster(port, lab_ip, agents=None, *extra):
         args += ["--agents", str(agents)]
     args += list(extra)
     try:
-        p = _run(args, UP_TIMEOUT_S)
+        p = _run(args, UP_TIMEOUT_S, None if clock is None else dict(os.environ, MPIC_TEST_CLOCK=clock))
     except subprocess.TimeoutExpired as e:
         _down(state)
         raise RuntimeError(f"{' '.join(args)} did not finish in {UP_TIMEOUT_S} s:\n{e.output}")
@@ -243,9 +280,9 @@ def stop_cluster(cluster, keep):
     assert not reports, "sanitizer reports in daemon logs:\n" + "\n\n".join(reports)
 
 
-def cluster_lifetime(request, port, lab_ip, agents=None, *extra):
+def cluster_lifetime(request, port, lab_ip, agents=None, *extra, clock=None):
     """Body of a cluster fixture: up, yield it, down; state kept when a test failed meanwhile."""
-    c = start_cluster(port, lab_ip, agents, *extra)
+    c = start_cluster(port, lab_ip, agents, *extra, clock=clock)
     failed_before = request.session.testsfailed
     try:
         yield c
@@ -256,6 +293,24 @@ def cluster_lifetime(request, port, lab_ip, agents=None, *extra):
 @pytest.fixture(scope="session")
 def cluster(request):
     yield from cluster_lifetime(request, 18080, "127.0.60.1")
+
+
+@pytest.fixture(scope="session")
+def reference_cluster(request):
+    """Six agents under policy open-mpic-reference, which retires no method: started only when a test
+    asks for it (for_method below, after a method's BR sunset)."""
+    yield from cluster_lifetime(request, 18720, "127.0.72.1", None, "--policy", "open-mpic-reference")
+
+
+@pytest.fixture
+def for_method(request, cluster):
+    """for_method(m): the session cluster, or the open-mpic-reference one once the BRs forbid m."""
+    def pick(method):
+        section_date_in_force = cluster.sunset.get(method)
+        if section_date_in_force and section_date_in_force[2]:
+            return request.getfixturevalue("reference_cluster")
+        return cluster
+    return pick
 
 
 def port_open(host, port, timeout=0.5):

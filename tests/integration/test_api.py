@@ -7,7 +7,7 @@ import urllib.parse
 
 import pytest
 
-from conftest import AGENT_CODES, AGENT_RIR, BR_MIN_PERSPECTIVES, check_against_spec, describe, parse_json
+from conftest import AGENT_CODES, AGENT_RIR, check_against_spec, describe, parse_json
 
 
 
@@ -340,13 +340,15 @@ def test_absent_optionals_written_as_null(cluster):
     assert b["previous_attempt_results"] is None, describe(r)
 
 
+@pytest.mark.phase
 def test_request_orchestration_parameters_echoed_with_nulls(cluster):
-    r = cluster.mpic({"domain_or_ip_target": "example.test", "orchestration_parameters": {"perspective_count": 4}})
+    m = cluster.br_min
+    r = cluster.mpic({"domain_or_ip_target": "example.test", "orchestration_parameters": {"perspective_count": m}})
     assert r.status_code == 200, describe(r)
     assert r.body["request_orchestration_parameters"] == {
-        "perspective_count": 4, "quorum_count": None, "max_attempts": None}, describe(r)
+        "perspective_count": m, "quorum_count": None, "max_attempts": None}, describe(r)
     assert r.body["actual_orchestration_parameters"] == {
-        "perspective_count": 4, "quorum_count": 3, "attempt_count": 1}, describe(r)
+        "perspective_count": m, "quorum_count": m - 1, "attempt_count": 1}, describe(r)
 
 
 # ---- cohorts, quorum and attempts ---------------------------------------------------------
@@ -369,32 +371,37 @@ def test_explicit_quorum_count_used(cluster):
 def test_cohort_deterministic_per_lowercased_target(cluster):
     seen = []
     for target in ("example.test", "example.test", "EXAMPLE.Test"):
-        r = cluster.mpic({"domain_or_ip_target": target, "orchestration_parameters": {"perspective_count": 4}})
+        r = cluster.mpic({"domain_or_ip_target": target,
+                          "orchestration_parameters": {"perspective_count": cluster.br_min}})
         assert r.status_code == 200, describe(r)
         seen.append(sorted(codes(r.body["perspectives"])))
     assert seen[0] == seen[1] == seen[2], seen
 
 
-def test_cohort_of_four_is_distinct_and_spans_two_rirs(cluster):
+def test_smallest_cohort_is_distinct_and_spans_two_rirs(cluster):
     for target in ("example.test", "deny.example.test", "x.y.climb.example.test", "many.test"):
-        r = cluster.mpic({"domain_or_ip_target": target, "orchestration_parameters": {"perspective_count": 4}})
+        r = cluster.mpic({"domain_or_ip_target": target,
+                          "orchestration_parameters": {"perspective_count": cluster.br_min}})
         assert r.status_code == 200, describe(r)
         cohort = codes(r.body["perspectives"])
-        assert len(set(cohort)) == 4, cohort
+        assert len(set(cohort)) == cluster.br_min, cohort
         assert len({AGENT_RIR[c] for c in cohort}) >= 2, f"{target}: cohort {cohort} in one RIR"
 
 
-@pytest.mark.parametrize("count", range(2, BR_MIN_PERSPECTIVES))
-def test_perspective_count_below_br_minimum_is_400(cluster, count):
-    r = cluster.mpic({"domain_or_ip_target": "example.test",
-                      "orchestration_parameters": {"perspective_count": count}})
-    assert r.status_code == 400, describe(r)
-    assert "policy-minimum-perspectives" in issue_types(r), describe(r)
+@pytest.mark.phase
+def test_perspective_count_below_br_minimum_is_400(cluster):
+    for count in range(2, cluster.br_min):
+        r = cluster.mpic({"domain_or_ip_target": "example.test",
+                          "orchestration_parameters": {"perspective_count": count}})
+        assert r.status_code == 400, describe(r)
+        assert "policy-minimum-perspectives" in issue_types(r), describe(r)
+        msg = [i["message"] for i in r.body["validation_issues"] if i["issue_type"] == "policy-minimum-perspectives"]
+        assert f"below the {cluster.br_min} remote perspectives" in msg[0] and cluster.phase in msg[0], describe(r)
 
 
 def test_valid_target_stops_after_first_attempt(cluster):
     r = cluster.mpic({"domain_or_ip_target": "example.test",
-                      "orchestration_parameters": {"perspective_count": 4, "quorum_count": 3, "max_attempts": 3}})
+                      "orchestration_parameters": cluster.minimum(max_attempts=3)})
     assert r.status_code == 200, describe(r)
     assert r.body["is_valid"] is True, describe(r)
     assert r.body["actual_orchestration_parameters"]["attempt_count"] == 1, describe(r)
@@ -404,7 +411,8 @@ def test_valid_target_stops_after_first_attempt(cluster):
 @pytest.mark.parametrize("max_attempts", [0, -3])
 def test_max_attempts_not_positive_means_one(cluster, max_attempts):
     r = cluster.mpic({"domain_or_ip_target": "deny.example.test",
-                      "orchestration_parameters": {"perspective_count": 4, "max_attempts": max_attempts}})
+                      "orchestration_parameters": {"perspective_count": cluster.br_min,
+                                                   "max_attempts": max_attempts}})
     assert r.status_code == 200, describe(r)
     assert r.body["actual_orchestration_parameters"]["attempt_count"] == 1, describe(r)
     assert r.body["previous_attempt_results"] is None, describe(r)
@@ -412,8 +420,9 @@ def test_max_attempts_not_positive_means_one(cluster, max_attempts):
 
 
 def test_request_orchestration_parameters_echo_values_as_sent(cluster):
-    for sent in ({"perspective_count": 4, "quorum_count": 3, "max_attempts": 0},
-                 {"perspective_count": 4, "quorum_count": 4, "max_attempts": 1000000}):
+    m = cluster.br_min
+    for sent in ({"perspective_count": m, "quorum_count": m - 1, "max_attempts": 0},
+                 {"perspective_count": m, "quorum_count": m, "max_attempts": 1000000}):
         r = cluster.mpic({"domain_or_ip_target": "example.test", "orchestration_parameters": sent})
         assert r.status_code == 200, describe(r)
         assert r.body["request_orchestration_parameters"] == sent, describe(r)

@@ -1,8 +1,8 @@
 """max_attempts and cohorts, on a cluster of ten agents (port 18380, lab 127.0.63.1).
 
-Under the orchestrator's default cabf-br policy a cohort has at least 4 perspectives, so six
-agents hold only one cohort; ten hold two disjoint cohorts of four, which is what retries need
-("each attempt uses the next cohort", open-mpic-api.md). Hung agents are SIGSTOPped and always
+Under the orchestrator's default cabf-br policy a cohort has at least the phase minimum (4, 5 from
+2026-12-15: cluster.br_min), so six agents hold only one cohort; ten hold two disjoint cohorts of
+that size, which is what retries need ("each attempt uses the next cohort", open-mpic-api.md). Hung agents are SIGSTOPped and always
 resumed, so the tests do not depend on each other."""
 import os
 import signal
@@ -13,7 +13,6 @@ from conftest import AGENT_RIR, MAX_ATTEMPTS_CAP, cluster_lifetime, describe
 
 REMOTE_CHECK = "mpic_error:coordinator:remote_check"
 ANSWER_WITHIN_S = 15
-FOUR = {"perspective_count": 4, "quorum_count": 3}
 
 
 @pytest.fixture(scope="module")
@@ -30,7 +29,7 @@ def by_code(cohort):
 
 
 def first_cohort(cluster, target):
-    r = cluster.mpic({"domain_or_ip_target": target, "orchestration_parameters": dict(FOUR, max_attempts=1)})
+    r = cluster.mpic({"domain_or_ip_target": target, "orchestration_parameters": cluster.minimum(max_attempts=1)})
     assert r.status_code == 200, describe(r)
     return codes(r.body["perspectives"])
 
@@ -60,23 +59,24 @@ def assert_healthy(cr, code):
 
 def test_denied_target_retries_with_disjoint_cohort(cluster):
     r = cluster.mpic({"domain_or_ip_target": "deny.example.test",
-                      "orchestration_parameters": dict(FOUR, max_attempts=2)})
+                      "orchestration_parameters": cluster.minimum(max_attempts=2)})
     b = r.body
+    m = cluster.br_min
     assert r.status_code == 200, describe(r)
     assert b["is_valid"] is False, describe(r)
-    assert b["request_orchestration_parameters"] == dict(FOUR, max_attempts=2), describe(r)
-    assert b["actual_orchestration_parameters"] == dict(FOUR, attempt_count=2), describe(r)
+    assert b["request_orchestration_parameters"] == cluster.minimum(max_attempts=2), describe(r)
+    assert b["actual_orchestration_parameters"] == cluster.minimum(attempt_count=2), describe(r)
     prev = b["previous_attempt_results"]
-    assert isinstance(prev, list) and len(prev) == 1 and len(prev[0]) == 4, describe(r)
+    assert isinstance(prev, list) and len(prev) == 1 and len(prev[0]) == m, describe(r)
     first, last = set(codes(prev[0])), set(codes(b["perspectives"]))
-    assert len(first) == 4 and len(last) == 4, describe(r)
+    assert len(first) == m and len(last) == m, describe(r)
     assert not first & last, f"cohorts overlap: {sorted(first)} / {sorted(last)}"
     assert sorted(first) == sorted(first_cohort(cluster, "deny.example.test")), "attempt 1 is not the first cohort"
 
 
 def test_max_attempts_capped_by_server(cluster):
     r = cluster.mpic({"domain_or_ip_target": "deny.example.test",
-                      "orchestration_parameters": dict(FOUR, max_attempts=10)})
+                      "orchestration_parameters": cluster.minimum(max_attempts=10)})
     b = r.body
     assert r.status_code == 200, describe(r)
     assert b["is_valid"] is False, describe(r)
@@ -91,9 +91,9 @@ def test_max_attempts_capped_by_server(cluster):
 
 def test_retry_after_first_cohort_loses_quorum_uses_next_cohort(cluster):
     first = first_cohort(cluster, "example.test")
-    with Hung(cluster, first[:2]):            # 2 of 4 answer: quorum 3 cannot be met
+    with Hung(cluster, first[:2]):            # m - 2 answer: quorum m - 1 cannot be met
         r = cluster.mpic({"domain_or_ip_target": "example.test",
-                          "orchestration_parameters": dict(FOUR, max_attempts=2)})
+                          "orchestration_parameters": cluster.minimum(max_attempts=2)})
     b = r.body
     assert r.status_code == 200, describe(r)
     assert r.elapsed_s < ANSWER_WITHIN_S, f"answered after {r.elapsed_s:.1f} s"
@@ -114,9 +114,13 @@ def test_retry_after_first_cohort_loses_quorum_uses_next_cohort(cluster):
 
 
 def test_quorum_met_in_one_rir_is_not_valid(cluster):
-    # Find a cohort of four holding three RIPE NCC perspectives (names under example.test all
-    # climb to the permitting apex) and hang the fourth: 3 of 4 pass, quorum 3 is met, but the
-    # corroborating perspectives span one RIR (BR 3.2.2.9, since 2026-03-15).
+    # Find a smallest cohort (m) holding m - 1 perspectives of one RIR (names under example.test all
+    # climb to the permitting apex) and hang the other: m - 1 pass, quorum m - 1 is met, but the
+    # corroborating perspectives span one RIR (BR 3.2.2.9, since 2026-03-15). The catalogue holds
+    # at most three of one RIR that are not too close, so from a minimum of 5 no such cohort exists.
+    m = cluster.br_min
+    if m - 1 > 3:
+        pytest.skip(f"no cohort of {m} holds {m - 1} perspectives of one RIR in this catalogue")
     for i in range(400):
         target = f"rir{i}.example.test"
         cohort = first_cohort(cluster, target)
@@ -125,13 +129,13 @@ def test_quorum_met_in_one_rir_is_not_valid(cluster):
         if len(odd) == 1 and len(set(rirs)) == 2:
             break
     else:
-        raise AssertionError("no cohort of four with three perspectives of one RIR among 400 targets")
+        raise AssertionError(f"no cohort of {m} with {m - 1} perspectives of one RIR among 400 targets")
     with Hung(cluster, odd):
-        r = cluster.mpic({"domain_or_ip_target": target, "orchestration_parameters": dict(FOUR, max_attempts=1)})
+        r = cluster.mpic({"domain_or_ip_target": target, "orchestration_parameters": cluster.minimum(max_attempts=1)})
     b = r.body
     assert r.status_code == 200, describe(r)
     crs = by_code(b["perspectives"])
     assert_lost(crs[odd[0]], odd[0])
-    assert sum(cr["check_passed"] for cr in crs.values()) == 3, describe(r)
-    assert b["mpic_completed"] is True, describe(r)          # 1 incomplete <= 4 - 3
+    assert sum(cr["check_passed"] for cr in crs.values()) == m - 1, describe(r)
+    assert b["mpic_completed"] is True, describe(r)          # 1 incomplete <= m - (m - 1)
     assert b["is_valid"] is False, f"corroborating perspectives all in one RIR, yet valid: {describe(r)}"

@@ -68,8 +68,11 @@ def test_alpn_nothing_listening_is_a_connect_failure(cluster):
 
 
 def test_alpn_nxdomain_is_a_lookup_failure(cluster):
+    """The address lookup shared with HTTP (addr_lookup.h) names the rcode, NXDOMAIN included."""
     r = alpn(cluster, "alpn-none.dcv.example.test")
     assert r.body["is_valid"] is False, describe(r)
     for code, cr in responses(r):
         assert cr["check_completed"] is False, f"{code}: {cr}"
         assert [e["error_type"] for e in cr["errors"]] == ["mpic_error:dcv_checker:lookup"], f"{code}: {cr}"
+        assert "A lookup for alpn-none.dcv.example.test failed: NXDOMAIN" in cr["errors"][0]["error_message"], \
+            f"{code}: {cr}"

@@ -1,7 +1,8 @@
 """DCV on clusters of our own: the SSRF guard (agents with allow_private_targets false) and
 quorum when perspectives see different DNS values.
 
-- ssrf: port 18480, lab 127.0.64.1, 4 agents, scripts/local-cluster.sh --no-private-targets.
+- ssrf: port 18480, lab 127.0.64.1, 5 agents (the BR minimum from 2026-12-15, so the cluster
+  runs at any date), scripts/local-cluster.sh --no-private-targets.
   Every web-lab target is on 127.0.0.0/8, so every HTTP and TLS-ALPN check must be refused
   before a connection is made (the web lab's access log stays empty), while DNS methods work.
 - quorum: a second DNS lab started with `dns-lab.sh DIR 127.0.65.2 --alt`, whose
@@ -46,7 +47,7 @@ def responses(r):
 
 @pytest.fixture(scope="module")
 def ssrf(request):
-    yield from cluster_lifetime(request, 18480, "127.0.64.1", 4, "--no-private-targets")
+    yield from cluster_lifetime(request, 18480, "127.0.64.1", 5, "--no-private-targets")
 
 
 def test_no_private_targets_option_reaches_the_agents(ssrf):

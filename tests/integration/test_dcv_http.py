@@ -139,3 +139,16 @@ def test_slow_body_gives_up_at_the_deadline(cluster):
         where = f"{code}: {cr}"
         assert cr["check_completed"] is False and cr["check_passed"] is False, where
         assert [e["error_type"] for e in cr["errors"]] == ["mpic_error:http"], where
+
+
+def test_nxdomain_host_is_a_lookup_failure_naming_the_rcode(cluster):
+    """The address lookup shared with TLS-ALPN (addr_lookup.h): NXDOMAIN is a lookup error naming the rcode."""
+    r = cluster.mpic({"check_type": "dcv", "domain_or_ip_target": "alpn-none.dcv.example.test",
+                      "dcv_check_parameters": dict(validation_method="acme-http-01", token="lab-token-ok",
+                                                   key_authorization=KEYAUTH)})
+    assert r.body["is_valid"] is False, describe(r)
+    for code, cr in responses(r):
+        where = f"{code}: {cr}"
+        assert cr["check_completed"] is False and cr["check_passed"] is False, where
+        assert [e["error_type"] for e in cr["errors"]] == ["mpic_error:dcv_checker:lookup"], where
+        assert "A lookup for alpn-none.dcv.example.test failed: NXDOMAIN" in cr["errors"][0]["error_message"], where

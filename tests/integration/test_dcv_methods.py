@@ -289,12 +289,15 @@ def test_dns_change_cname_exact_match_with_or_without_final_dot(cluster):
 
 
 # ---- contact-*-txt ------------------------------------------------------------------------
+# Methods the BRs retire on a date run on the open-mpic-reference cluster from that date on
+# (conftest.for_method); test_phase.py checks the cabf-br refusal.
 
 @pytest.mark.parametrize("method,value,wrong", [
     ("contact-email-txt", "dcv-admin@example.test", "someone-else@example.test"),
     ("contact-phone-txt", "+1-555-0100", "+1-555-0199"),
 ])
-def test_contact_txt(cluster, method, value, wrong):
+def test_contact_txt(for_method, method, value, wrong):
+    cluster = for_method(method)
     label = "_validation-contactemail" if "email" in method else "_validation-contactphone"
     for d in assert_passes(dcv(cluster, "dcv.example.test", method, challenge_value=value)):
         assert d["found_at"] == f"{label}.dcv.example.test"
@@ -304,7 +307,8 @@ def test_contact_txt(cluster, method, value, wrong):
         assert d["records_seen"] == []
 
 
-def test_contact_email_txt_with_structure_around_the_address_fails(cluster):
+def test_contact_email_txt_with_structure_around_the_address_fails(for_method):
+    cluster = for_method("contact-email-txt")
     # "email: dcv-admin@example.test": the whole RDATA must be the address (BR Appendix A).
     assert_fails(dcv(cluster, "dcvbad.example.test", "contact-email-txt", challenge_value="dcv-admin@example.test"))
 
@@ -315,7 +319,8 @@ def test_contact_email_txt_with_structure_around_the_address_fails(cluster):
     ("contact-email-caa", "dcv-admin@example.test", "someone-else@example.test"),
     ("contact-phone-caa", "+1-555-0100", "+1-555-0199"),
 ])
-def test_contact_caa_climbs_the_tree(cluster, method, value, wrong):
+def test_contact_caa_climbs_the_tree(for_method, method, value, wrong):
+    cluster = for_method(method)
     for d in assert_passes(dcv(cluster, "a.b.contactdcv.example.test", method, challenge_value=value)):
         assert d["found_at"] == "contactdcv.example.test"
     assert_fails(dcv(cluster, "a.b.contactdcv.example.test", method, challenge_value=wrong))
@@ -350,25 +355,30 @@ def test_ip_address_missing_record_fails(cluster):
 # ---- reverse-address-lookup ---------------------------------------------------------------
 # 203.0.113.0/24 only names PTR records in the lab: nothing is ever sent to those addresses.
 
-def test_reverse_lookup_passes(cluster):
+def test_reverse_lookup_passes(for_method):
+    cluster = for_method("reverse-address-lookup")
     for d in assert_passes(dcv(cluster, "203.0.113.5", "reverse-address-lookup", challenge_value="dcv.example.test")):
         assert d["found_at"] == "5.113.0.203.in-addr.arpa"
 
 
-def test_reverse_lookup_ipv6(cluster):
+def test_reverse_lookup_ipv6(for_method):
+    cluster = for_method("reverse-address-lookup")
     assert_passes(dcv(cluster, "2001:db8::78", "reverse-address-lookup", challenge_value="dcvip.example.test"))
 
 
-def test_reverse_lookup_wrong_value_fails(cluster):
+def test_reverse_lookup_wrong_value_fails(for_method):
+    cluster = for_method("reverse-address-lookup")
     assert_fails(dcv(cluster, "203.0.113.5", "reverse-address-lookup", challenge_value="www.example.test"))
 
 
-def test_reverse_lookup_missing_ptr_fails(cluster):
+def test_reverse_lookup_missing_ptr_fails(for_method):
+    cluster = for_method("reverse-address-lookup")
     for d in assert_fails(dcv(cluster, "203.0.113.7", "reverse-address-lookup", challenge_value="dcv.example.test")):
         assert d["records_seen"] == []
 
 
-def test_reverse_lookup_needs_an_ip_target(cluster):
+def test_reverse_lookup_needs_an_ip_target(for_method):
+    cluster = for_method("reverse-address-lookup")
     assert_400(dcv(cluster, "dcv.example.test", "reverse-address-lookup", challenge_value="dcv.example.test"),
                "invalid-domain")
 

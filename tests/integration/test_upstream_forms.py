@@ -192,19 +192,25 @@ FORMS = (
 )
 
 # The forms suites A and K send as model_dump() bodies, with the perspective_count they ask for.
+def method_of(body):
+    return (body.get("dcv_check_parameters") or {}).get("validation_method")
+
+
 DUMPED = [f for f in FORMS if f[0].startswith(("C+A", "K"))]
 
 
 @pytest.mark.parametrize("body,valid", [f[1:] for f in FORMS], ids=[f[0] for f in FORMS])
-def test_form_answered_as_the_reference_answers_it(cluster, body, valid):
-    r = cluster.mpic(body)
+def test_form_answered_as_the_reference_answers_it(for_method, body, valid):
+    # A method the BRs have retired by the test clock's date is asked of the reference-profile
+    # cluster (under cabf-br it is a 400 policy-method-sunset, tested in test_phase.py).
+    r = for_method(method_of(body)).mpic(body)
     assert r.status_code == 200, describe(r)
     assert r.body["is_valid"] is valid, describe(r)
 
 
 @pytest.mark.parametrize("body,valid", [f[1:] for f in DUMPED], ids=[f[0] for f in DUMPED])
-def test_model_dump_form_answered_as_the_reference_answers_it(cluster, body, valid):
-    r = cluster.mpic(dumped(body))
+def test_model_dump_form_answered_as_the_reference_answers_it(for_method, body, valid):
+    r = for_method(method_of(body)).mpic(dumped(body))
     assert r.status_code == 200, describe(r)
     assert r.body["is_valid"] is valid, describe(r)
     assert r.body["request_orchestration_parameters"] == {"perspective_count": None, "quorum_count": None,

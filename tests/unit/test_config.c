@@ -331,6 +331,9 @@ static void valid_orchestrator_loads_every_field(void **state)
     assert_int_equal(o->perspective_timeout_ms, 4000);
     assert_int_equal(o->request_timeout_ms, 20000);
     assert_int_equal(o->max_body_bytes, 2048);
+    snprintf(want, sizeof want, "%s/logs/audit.jsonl", fx->dir);
+    assert_string_equal(o->audit_log_path, want);
+    assert_false(o->audit_fsync);
     mpic_config_free(&cfg);
 }
 
@@ -386,6 +389,8 @@ static void orchestrator_defaults_applied(void **state)
     assert_int_equal(o->max_body_bytes, 65536);
     assert_null(o->primary);
     assert_false(o->require_primary);
+    /* The loader leaves the audit log optional; the orchestrator's start-up refuses cabf-br without one. */
+    assert_null(o->audit_log_path);
     assert_int_equal(cfg.computed_too_close.n, 0);   /* seven cities, all >= 500 km apart */
     mpic_config_free(&cfg);
 }

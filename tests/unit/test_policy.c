@@ -3,11 +3,13 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <string.h>
 #include <time.h>
 
 #include <cmocka.h>
 
+#include "config.h"
 #include "policy.h"
 
 /* 00:00:00Z of y-m-d via timegm, independent of the code under test. */
@@ -86,6 +88,10 @@ static void deployment_refused_or_warned(void **state)
     struct mpic_error err;
     time_t now = utc(2026, 11, 28, 0, 0, 0);
     assert_int_equal(mpic_policy_check_deployment(MPIC_PROFILE_CABF_BR, now, 3, 3, &err), -1);
+    assert_int_equal(mpic_policy_check_deployment(MPIC_PROFILE_CABF_BR, now, 3, 4, &err), -1);
+    /* A default below the phase in force only warns: requests are raised to the minimum. */
+    assert_int_equal(mpic_policy_check_deployment(MPIC_PROFILE_CABF_BR, now, 6, 3, &err), 1);
+    assert_non_null(strstr(err.msg, "requests that do not name perspective_count get 4"));
     assert_int_equal(mpic_policy_check_deployment(MPIC_PROFILE_CABF_BR, now, 6, 4, &err), 1);
     assert_non_null(strstr(err.msg, "2026-12-15"));
     assert_int_equal(mpic_policy_check_deployment(MPIC_PROFILE_CABF_BR, now, 6, 5, &err), 0);
@@ -93,6 +99,98 @@ static void deployment_refused_or_warned(void **state)
     assert_int_equal(mpic_policy_check_deployment(MPIC_PROFILE_CABF_BR, utc(2026, 11, 14, 23, 59, 59), 6, 4, &err), 0);
     assert_int_equal(mpic_policy_check_deployment(MPIC_PROFILE_CABF_BR, utc(2026, 11, 15, 0, 0, 0), 6, 4, &err), 1);
     assert_int_equal(mpic_policy_check_deployment(MPIC_PROFILE_OPEN_MPIC_REFERENCE, now, 2, 2, &err), 0);
+}
+
+static void default_count_raised_to_phase_minimum_under_cabf_br(void **state)
+{
+    time_t eve = utc(2026, 12, 14, 23, 59, 59), day = utc(2026, 12, 15, 0, 0, 0);
+    assert_int_equal(mpic_policy_default_count(MPIC_PROFILE_CABF_BR, eve, 4), 4);
+    assert_int_equal(mpic_policy_default_count(MPIC_PROFILE_CABF_BR, day, 4), 5);
+    assert_int_equal(mpic_policy_default_count(MPIC_PROFILE_CABF_BR, day, 6), 6);
+    assert_int_equal(mpic_policy_default_count(MPIC_PROFILE_CABF_BR, eve, 2), 4);
+    assert_int_equal(mpic_policy_default_count(MPIC_PROFILE_OPEN_MPIC_REFERENCE, day, 2), 2);
+    assert_int_equal(mpic_policy_default_count(MPIC_PROFILE_CABF_BR, utc(2025, 1, 1, 0, 0, 0), 2), 2);
+}
+
+static void method_sunsets_by_date_under_cabf_br(void **state)
+{
+    static const struct { const char *method, *section; int y, m, d; } s[] = {
+        { "reverse-address-lookup", "3.2.2.5.3", 2027, 3, 15 },
+        { "contact-phone-txt", "3.2.2.4.16", 2027, 3, 15 },
+        { "contact-phone-caa", "3.2.2.4.17", 2027, 3, 15 },
+        { "contact-email-caa", "3.2.2.4.13", 2028, 3, 15 },
+        { "contact-email-txt", "3.2.2.4.14", 2028, 3, 15 },
+    };
+    struct mpic_error err;
+    for (size_t i = 0; i < sizeof s / sizeof s[0]; i++) {
+        time_t at = utc(s[i].y, s[i].m, s[i].d, 0, 0, 0);
+        assert_int_equal(mpic_policy_check_method(MPIC_PROFILE_CABF_BR, at - 1, s[i].method, &err), 0);
+        assert_int_equal(mpic_policy_check_method(MPIC_PROFILE_CABF_BR, at, s[i].method, &err), -1);
+        assert_non_null(strstr(err.msg, s[i].method));
+        assert_non_null(strstr(err.msg, s[i].section));
+        char date[16];
+        snprintf(date, sizeof date, "%04d-%02d-%02d", s[i].y, s[i].m, s[i].d);
+        assert_non_null(strstr(err.msg, date));
+        assert_int_equal(mpic_policy_check_method(MPIC_PROFILE_OPEN_MPIC_REFERENCE, at, s[i].method, &err), 0);
+    }
+    time_t late = utc(2030, 1, 1, 0, 0, 0);
+    assert_int_equal(mpic_policy_check_method(MPIC_PROFILE_CABF_BR, late, "acme-dns-01", &err), 0);
+    assert_int_equal(mpic_policy_check_method(MPIC_PROFILE_CABF_BR, late, "dns-change", &err), 0);
+}
+
+#define MAXP 8
+
+/* A catalogue of perspectives with RIRs; pairs are made too close both ways. */
+struct catalogue {
+    struct mpic_perspective p[MAXP];
+    char *close[MAXP][MAXP];
+    size_t n;
+};
+
+static void add(struct catalogue *c, const char *code, enum mpic_rir rir)
+{
+    struct mpic_perspective *p = &c->p[c->n];
+    memset(p, 0, sizeof *p);
+    p->code = (char *)code;
+    p->rir = rir;
+    p->too_close.v = c->close[c->n++];
+}
+
+static void too_close(struct catalogue *c, size_t a, size_t b)
+{
+    c->close[a][c->p[a].too_close.n++] = c->p[b].code;
+    c->close[b][c->p[b].too_close.n++] = c->p[a].code;
+}
+
+static void catalogue_must_field_the_next_phase(void **state)
+{
+    struct mpic_error err;
+    time_t before = utc(2026, 12, 6, 0, 0, 0), after = utc(2026, 12, 15, 0, 0, 0);
+    struct catalogue c = { 0 };
+    add(&c, "a1", MPIC_RIR_ARIN);
+    add(&c, "r1", MPIC_RIR_RIPE_NCC);
+    add(&c, "p1", MPIC_RIR_APNIC);
+    add(&c, "a2", MPIC_RIR_ARIN);
+    /* Four perspectives cannot field the five of 2026-12-15. */
+    assert_int_equal(mpic_policy_check_next_phase(MPIC_PROFILE_CABF_BR, before, c.p, c.n, &err), -1);
+    assert_non_null(strstr(err.msg, "2026-12-15"));
+    assert_non_null(strstr(err.msg, "5 remote perspectives"));
+    assert_int_equal(mpic_policy_check_next_phase(MPIC_PROFILE_OPEN_MPIC_REFERENCE, before, c.p, c.n, &err), 0);
+    /* A fifth that is too close to another (under 500 km) still leaves no cohort of five. */
+    add(&c, "a3", MPIC_RIR_ARIN);
+    too_close(&c, 3, 4);
+    assert_int_equal(mpic_policy_check_next_phase(MPIC_PROFILE_CABF_BR, before, c.p, c.n, &err), -1);
+    /* A sixth, distinct one does. */
+    add(&c, "l1", MPIC_RIR_LACNIC);
+    assert_int_equal(mpic_policy_check_next_phase(MPIC_PROFILE_CABF_BR, before, c.p, c.n, &err), 0);
+    /* Five of one RIR span no two RIRs. */
+    struct catalogue one = { 0 };
+    static const char *const codes[] = { "x1", "x2", "x3", "x4", "x5" };
+    for (size_t i = 0; i < 5; i++)
+        add(&one, codes[i], MPIC_RIR_RIPE_NCC);
+    assert_int_equal(mpic_policy_check_next_phase(MPIC_PROFILE_CABF_BR, before, one.p, one.n, &err), -1);
+    /* No phase after the last one is scheduled. */
+    assert_int_equal(mpic_policy_check_next_phase(MPIC_PROFILE_CABF_BR, after, c.p, 2, &err), 0);
 }
 
 static void profile_names_round_trip(void **state)
@@ -116,6 +214,9 @@ int main(void)
         cmocka_unit_test(request_below_phase_minimum_refused_under_cabf_br),
         cmocka_unit_test(two_rirs_by_profile),
         cmocka_unit_test(deployment_refused_or_warned),
+        cmocka_unit_test(default_count_raised_to_phase_minimum_under_cabf_br),
+        cmocka_unit_test(method_sunsets_by_date_under_cabf_br),
+        cmocka_unit_test(catalogue_must_field_the_next_phase),
         cmocka_unit_test(profile_names_round_trip),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

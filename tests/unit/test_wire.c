@@ -159,6 +159,33 @@ static void request_lists_every_problem(void **state)
     json_decref(issues);
 }
 
+/* Found by fuzz_wire: jansson's syntax error quotes the bad bytes, and an issue
+ * message that is not UTF-8 was dropped, so the 400 listed no issue at all. */
+static void request_invalid_utf8_still_listed(void **state)
+{
+    static const char body[] = "{\"a\":\"\\u000\xcf\x82\xdd\x82}";
+    struct mpic_request r;
+    struct mpic_orchestration o;
+    int rc;
+    json_t *issues = parse(body, &rc, &r, &o);
+    assert_int_equal(rc, -1);
+    assert_true(has_issue(issues, "invalid-json"));
+    char *s = mpic_json_dump(issues);
+    assert_non_null(s);
+    free(s);
+    mpic_request_free(&r);
+    json_decref(issues);
+
+    /* A long message cut inside a multi-octet character keeps its issue too. */
+    issues = json_array();
+    char name[600];
+    memset(name, 'a', 509);
+    strcpy(name + 509, "\xc3\xa9\xc3\xa9");
+    mpic_issue_add(issues, "invalid-domain", "x%s", name);
+    assert_int_equal(json_array_size(issues), 1);
+    json_decref(issues);
+}
+
 static void request_rejections(void **state)
 {
     expect_rejected("not json", "invalid-json");
@@ -408,6 +435,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(request_minimal_gets_defaults),
+        cmocka_unit_test(request_invalid_utf8_still_listed),
         cmocka_unit_test(request_quorum_defaults_follow_count),
         cmocka_unit_test(request_cohort_for_single_attempt),
         cmocka_unit_test(request_unknown_keys_ignored),

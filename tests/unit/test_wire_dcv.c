@@ -249,6 +249,25 @@ static void dcv_agent_details_checked_per_method(void **state)
                              "{\"validation_method\":\"acme-http-01\",\"records_seen\":[],\"response_code\":0,"
                              "\"ad_flag\":false,\"found_at\":null,\"cname_chain\":null}}}";
     assert_null(mpic_agent_response_parse(dns_shaped, strlen(dns_shaped), "p1", &r, &err));
+
+    /* An agent follows up to MPIC_DCV_HTTP_MAX_REDIRECTS redirects; the reader took 16 only (found by the
+     * lab's chain of 20), and a longer history than any agent writes is still refused. */
+    for (int n = MPIC_DCV_HTTP_MAX_REDIRECTS; n <= MPIC_DCV_HTTP_MAX_REDIRECTS + 1; n++) {
+        json_t *hist = json_array();
+        for (int i = 0; i < n; i++)
+            json_array_append_new(hist, mpic_http_history_entry_json(302, "http://a/"));
+        json_t *d = mpic_dcv_http_details_json(MPIC_DCV_ACME_HTTP_01, hist, "http://b/", 200, "YQ==");
+        json_t *msg = mpic_agent_response_json("p1", mpic_check_response_json(true, true, NULL, 1, MPIC_CHECK_DCV, d));
+        char *text = mpic_json_dump(msg);
+        cr = mpic_agent_response_parse(text, strlen(text), "p1", &r, &err);
+        if (n == MPIC_DCV_HTTP_MAX_REDIRECTS)
+            assert_non_null(cr);
+        else
+            assert_null(cr);
+        json_decref(cr);
+        free(text);
+        json_decref(msg);
+    }
     mpic_request_free(&r);
     json_decref(issues);
 }
