@@ -15,6 +15,7 @@
 #include <sys/socket.h>
 #include <time.h>
 
+#include "clock.h"
 #include "http_msg.h"
 #include "httpd.h"
 #include "log.h"
@@ -68,7 +69,7 @@ struct mpic_http_server {
     bool full;                     /* paused at max_connections */
     bool erroring;                 /* in an accept-error episode */
     unsigned long episode_errors;
-    struct timespec episode_start, episode_last;
+    int64_t episode_start_ns, episode_last_ns;    /* monotonic */
 };
 
 static void arm(struct event *ev, unsigned ms)
@@ -122,7 +123,7 @@ static const char *http_date(void)
 {
     static char buf[40];
     static time_t at = -1;
-    time_t now = time(NULL);
+    time_t now = mpic_clock_now();
     if (now != at) {
         struct tm tm;
         gmtime_r(&now, &tm);
@@ -374,12 +375,12 @@ static void on_accept_error(struct evconnlistener *l, void *arg)
 {
     struct mpic_http_server *s = arg;
     int e = EVUTIL_SOCKET_ERROR();
-    clock_gettime(CLOCK_MONOTONIC, &s->episode_last);
+    s->episode_last_ns = mpic_clock_mono_ns();
     s->episode_errors++;
     if (!s->erroring) {
         s->erroring = true;
         s->episode_errors = 1;
-        s->episode_start = s->episode_last;
+        s->episode_start_ns = s->episode_last_ns;
         mpic_log(MPIC_LOG_ERROR, "accept_paused", "error=\"%s\" connections=%u retry_ms=%d", strerror(e),
                  s->n_conns, ACCEPT_RETRY_MS);
     }
@@ -391,10 +392,8 @@ static void on_accept_error(struct evconnlistener *l, void *arg)
 static void on_calm(evutil_socket_t fd, short what, void *arg)
 {
     struct mpic_http_server *s = arg;
-    long long ms = (s->episode_last.tv_sec - s->episode_start.tv_sec) * 1000LL +
-                   (s->episode_last.tv_nsec - s->episode_start.tv_nsec) / 1000000;
     mpic_log(MPIC_LOG_WARN, "accept_resumed", "failed_accepts=%lu episode_ms=%lld connections=%u",
-             s->episode_errors, ms, s->n_conns);
+             s->episode_errors, (long long)((s->episode_last_ns - s->episode_start_ns) / 1000000), s->n_conns);
     s->erroring = false;
 }
 
