@@ -35,6 +35,12 @@
 #define MAX_ATTEMPTS_CAP_MAX 20
 #define DEFAULT_PERSPECTIVE_COUNT_MAX 6
 #define COHORT_SECRET_MIN 16
+#define HTTP_TIMEOUT_MIN_MS 100
+#define HTTP_TIMEOUT_MAX_MS 600000
+#define HTTP_IDLE_MAX_MS 3600000
+#define HTTP_COUNT_MAX 1000000
+/* The parser's URL offsets are 16 bits. */
+#define HTTP_HEADER_BYTES_MAX 65535
 
 /* ---- sections ------------------------------------------------------------ */
 
@@ -133,6 +139,34 @@ static int opt_body_bytes(struct loader *ld, json_t *obj, const char *parent, si
     return 0;
 }
 
+/* "http": {"head_timeout_ms", ...}; every key optional. */
+static int opt_http_limits(struct loader *ld, json_t *obj, const char *parent, struct mpic_http_limits *h)
+{
+    static const char *const keys[] = { "head_timeout_ms", "body_timeout_ms", "idle_timeout_ms", "max_connections",
+                                        "max_inflight", "max_header_bytes", "max_headers", NULL };
+    *h = (struct mpic_http_limits){ .head_timeout_ms = 10000, .body_timeout_ms = 10000, .idle_timeout_ms = 60000,
+                                    .max_connections = 1024, .max_inflight = 512, .max_header_bytes = 16384,
+                                    .max_headers = 64 };
+    char kp[KEYPATH_LEN];
+    json_t *v = json_object_get(obj, "http");
+    if (v == NULL)
+        return 0;
+    mpic_cfg_keypath_key(kp, parent, "http");
+    if (mpic_cfg_want_object(ld, v, kp) < 0 || mpic_cfg_check_keys(ld, v, kp, keys) < 0 ||
+        mpic_cfg_opt_unsigned(ld, v, kp, "head_timeout_ms", HTTP_TIMEOUT_MIN_MS, HTTP_TIMEOUT_MAX_MS,
+                              &h->head_timeout_ms) < 0 ||
+        mpic_cfg_opt_unsigned(ld, v, kp, "body_timeout_ms", HTTP_TIMEOUT_MIN_MS, HTTP_TIMEOUT_MAX_MS,
+                              &h->body_timeout_ms) < 0 ||
+        mpic_cfg_opt_unsigned(ld, v, kp, "idle_timeout_ms", HTTP_TIMEOUT_MIN_MS, HTTP_IDLE_MAX_MS,
+                              &h->idle_timeout_ms) < 0 ||
+        mpic_cfg_opt_unsigned(ld, v, kp, "max_connections", 1, HTTP_COUNT_MAX, &h->max_connections) < 0 ||
+        mpic_cfg_opt_unsigned(ld, v, kp, "max_inflight", 1, HTTP_COUNT_MAX, &h->max_inflight) < 0 ||
+        mpic_cfg_opt_unsigned(ld, v, kp, "max_header_bytes", 1024, HTTP_HEADER_BYTES_MAX, &h->max_header_bytes) < 0 ||
+        mpic_cfg_opt_unsigned(ld, v, kp, "max_headers", 8, 1000, &h->max_headers) < 0)
+        return -1;
+    return 0;
+}
+
 static int parse_api_keys(struct loader *ld, json_t *obj, bool resolve, struct mpic_strv *sv)
 {
     json_t *arr = json_object_get(obj, "api_keys");
@@ -216,7 +250,7 @@ static int parse_orchestrator(struct loader *ld, json_t *obj, struct mpic_config
     static const char *const keys[] = { "listen", "tls", "api_keys", "cohort_secret", "agent_tls",
                                         "default_perspective_count", "max_attempts_cap",
                                         "perspective_timeout_ms", "request_timeout_ms", "max_body_bytes",
-                                        "policy", "audit_log", "primary", "require_primary", NULL };
+                                        "policy", "audit_log", "primary", "require_primary", "http", NULL };
     const char *P = "orchestrator";
     struct mpic_orchestrator_config *o = &cfg->orchestrator;
     bool active = ld->role == MPIC_ROLE_ORCHESTRATOR;
@@ -286,7 +320,7 @@ static int parse_orchestrator(struct loader *ld, json_t *obj, struct mpic_config
                               &o->perspective_timeout_ms) < 0 ||
         mpic_cfg_opt_unsigned(ld, obj, P, "request_timeout_ms", 1, REQUEST_TIMEOUT_MAX_MS,
                               &o->request_timeout_ms) < 0 ||
-        opt_body_bytes(ld, obj, P, &o->max_body_bytes) < 0)
+        opt_body_bytes(ld, obj, P, &o->max_body_bytes) < 0 || opt_http_limits(ld, obj, P, &o->http) < 0)
         return -1;
     if (o->perspective_timeout_ms > o->request_timeout_ms)
         return mpic_cfg_fail(ld, "orchestrator.perspective_timeout_ms",
@@ -407,7 +441,7 @@ static int parse_agent(struct loader *ld, json_t *obj, struct mpic_config *cfg)
 {
     static const char *const keys[] = { "perspective", "listen", "tls", "orchestrator_identity", "dns",
                                         "check_timeout_ms", "max_body_bytes", "allow_private_targets", "policy",
-                                        "lab_behaviours", NULL };
+                                        "lab_behaviours", "http", NULL };
     const char *P = "agent";
     struct mpic_agent_config *a = &cfg->agent;
     bool active = ld->role == MPIC_ROLE_AGENT;
@@ -449,7 +483,7 @@ static int parse_agent(struct loader *ld, json_t *obj, struct mpic_config *cfg)
     a->max_body_bytes = 65536;
     a->allow_private_targets = false;
     if (mpic_cfg_opt_unsigned(ld, obj, P, "check_timeout_ms", 1, CHECK_TIMEOUT_MAX_MS, &a->check_timeout_ms) < 0 ||
-        opt_body_bytes(ld, obj, P, &a->max_body_bytes) < 0 ||
+        opt_body_bytes(ld, obj, P, &a->max_body_bytes) < 0 || opt_http_limits(ld, obj, P, &a->http) < 0 ||
         mpic_cfg_opt_bool(ld, obj, P, "allow_private_targets", &a->allow_private_targets) < 0)
         return -1;
     if (opt_policy(ld, obj, P, &a->policy) < 0)

@@ -44,6 +44,18 @@ struct mpic_tls_files {
     char *key;
 };
 
+/* The HTTP server of either daemon ("http" in its section; docs/config.md):
+ * what a client may take of it. */
+struct mpic_http_limits {
+    unsigned head_timeout_ms;    /* request line and headers, in total, from the first byte (or the accept) */
+    unsigned body_timeout_ms;    /* the body, in total, from the end of the head; also sending the answer */
+    unsigned idle_timeout_ms;    /* keep-alive: between requests */
+    unsigned max_connections;    /* the listener pauses at this many */
+    unsigned max_inflight;       /* requests read and not yet answered; 503 past it */
+    unsigned max_header_bytes;   /* request line and header fields; 431 past it */
+    unsigned max_headers;        /* header fields; 431 past it */
+};
+
 struct mpic_orchestrator_config {
     char *listen_host;      /* "127.0.0.1", "::1", "0.0.0.0" */
     uint16_t listen_port;
@@ -58,6 +70,7 @@ struct mpic_orchestrator_config {
     unsigned perspective_timeout_ms;    /* one agent call */
     unsigned request_timeout_ms;        /* whole request, all attempts */
     size_t max_body_bytes;
+    struct mpic_http_limits http;
     enum mpic_policy_profile policy;    /* "cabf-br" (default) or "open-mpic-reference" */
     struct mpic_perspective *primary;   /* primary network perspective, never in a cohort; NULL when absent */
     bool require_primary;               /* valid only if the primary passed too */
@@ -91,6 +104,7 @@ struct mpic_agent_config {
     struct mpic_dns_config dns;
     unsigned check_timeout_ms;
     size_t max_body_bytes;
+    struct mpic_http_limits http;
     bool allow_private_targets;
     enum mpic_policy_profile policy;    /* "cabf-br" (default) refuses lab_behaviours */
     struct mpic_lab_behaviours lab_behaviours;   /* empty unless a lab build under open-mpic-reference */

@@ -11,7 +11,7 @@
 #include "config.h"
 #include "error.h"
 
-/* Server context, TLS >= 1.2. With client_ca set, a client certificate signed
+/* Server context, TLS >= 1.2, sessions resumable. With client_ca set, a client certificate signed
  * by that CA is mandatory (handshakes without one fail). */
 SSL_CTX *mpic_tls_server_ctx(const char *cert, const char *key, const char *client_ca, struct mpic_error *err);
 

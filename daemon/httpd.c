@@ -1,67 +1,36 @@
 #include "httpd.h"
 
-#include <event2/buffer.h>
-#include <event2/bufferevent_ssl.h>
-#include <event2/keyvalq_struct.h>
 #include <getopt.h>
-#include <netinet/in.h>
-#include <netinet/tcp.h>
-#include <sys/socket.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
-#include "log.h"
 #include "wire.h"
 
-void mpic_http_send_json(struct evhttp_request *req, int code, const char *reason, json_t *body)
+void mpic_http_send_json(struct mpic_http_request *req, int code, const char *reason, json_t *body)
 {
+    static const char oom[] = "{\"message\":\"out of memory\"}";
     char *text = body ? mpic_json_dump(body) : NULL;
-    struct evbuffer *buf = evbuffer_new();
-    if (text != NULL && buf != NULL) {
-        evbuffer_add(buf, text, strlen(text));
-        evhttp_add_header(evhttp_request_get_output_headers(req), "Content-Type", "application/json");
-        evhttp_send_reply(req, code, reason, buf);
-    } else {
-        evhttp_send_error(req, 500, "out of memory");
-    }
-    if (buf != NULL)
-        evbuffer_free(buf);
+    if (text != NULL)
+        mpic_http_reply(req, code, reason, text, strlen(text));
+    else
+        mpic_http_reply(req, 500, "Internal Server Error", oom, sizeof oom - 1);
     free(text);
     json_decref(body);
 }
 
-void mpic_http_send_message(struct evhttp_request *req, int code, const char *reason, const char *message)
+void mpic_http_send_message(struct mpic_http_request *req, int code, const char *reason, const char *message)
 {
     mpic_http_send_json(req, code, reason, json_pack("{s:s}", "message", message));
 }
 
-struct bufferevent *mpic_http_tls_bev(struct event_base *base, void *ssl_ctx)
+void mpic_http_limits_print(const char *config, const struct mpic_http_limits *h, size_t max_body_bytes)
 {
-    /* evhttp serves a NULL answer as a plain-text connection: on an agent that
-     * would skip the client certificate. Out of memory here, stop instead. */
-    SSL *ssl = SSL_new(ssl_ctx);
-    struct bufferevent *bev = ssl ? bufferevent_openssl_socket_new(base, -1, ssl, BUFFEREVENT_SSL_ACCEPTING,
-                                                                   BEV_OPT_CLOSE_ON_FREE)
-                                  : NULL;
-    if (bev == NULL) {
-        mpic_log(MPIC_LOG_ERROR, "tls_setup_failed", "error=\"cannot create a TLS connection; stopping rather than"
-                 " serving without TLS\"");
-        abort();
-    }
-    /* Clients that drop the connection without close_notify are common and harmless here. */
-    bufferevent_openssl_set_allow_dirty_shutdown(bev, 1);
-    return bev;
-}
-
-int mpic_http_listen(struct evhttp *http, const char *host, unsigned short port)
-{
-    struct evhttp_bound_socket *bound = evhttp_bind_socket_with_handle(http, host, port);
-    if (bound == NULL)
-        return -1;
-    int one = 1;
-    return setsockopt(evhttp_bound_socket_get_fd(bound), IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+    printf("%s: http: head within %u ms, body within %u ms, keep-alive idle %u ms, at most %u connections and %u"
+           " requests in flight, head at most %u bytes and %u fields, body at most %zu bytes\n", config,
+           h->head_timeout_ms, h->body_timeout_ms, h->idle_timeout_ms, h->max_connections, h->max_inflight,
+           h->max_header_bytes, h->max_headers, max_body_bytes);
 }
 
 bool mpic_daemon_args(int argc, char **argv, const char *program, const char **config, bool *check_only,

@@ -1,29 +1,20 @@
-/* What both daemons' HTTP servers share: JSON replies, TLS on libevent's
- * evhttp, and the command line. Edge code: it does I/O, so it is not in
- * common/. */
+/* What both daemons' HTTP servers share: JSON replies on http_server.c and
+ * the command line. Edge code: it does I/O, so it is not in common/. */
 #ifndef MPIC_HTTPD_H
 #define MPIC_HTTPD_H
 
-#include <event2/event.h>
-#include <event2/http.h>
 #include <jansson.h>
-#include <openssl/ssl.h>
 #include <stdbool.h>
 
+#include "http_server.h"
+
 /* Sends body (stolen) as application/json; a 500 when it cannot be serialised. */
-void mpic_http_send_json(struct evhttp_request *req, int code, const char *reason, json_t *body);
+void mpic_http_send_json(struct mpic_http_request *req, int code, const char *reason, json_t *body);
 /* Sends {"message": message}. */
-void mpic_http_send_message(struct evhttp_request *req, int code, const char *reason, const char *message);
+void mpic_http_send_message(struct mpic_http_request *req, int code, const char *reason, const char *message);
 
-/* evhttp_set_bevcb callback: every accepted connection speaks TLS with the
- * SSL_CTX given as arg. */
-struct bufferevent *mpic_http_tls_bev(struct event_base *base, void *ssl_ctx);
-
-/* Binds http to host:port. The listening socket gets TCP_NODELAY, which
- * accepted sockets inherit: evhttp writes a reply's head and body
- * separately, and Nagle's algorithm would hold the body back until the
- * peer's delayed ACK (about 40 ms a request). -1 with errno on failure. */
-int mpic_http_listen(struct evhttp *http, const char *host, unsigned short port);
+/* "-t": one line with the HTTP server's limits. */
+void mpic_http_limits_print(const char *config, const struct mpic_http_limits *h, size_t max_body_bytes);
 
 /* Parses "-c CONFIG [-t]" (and -V, -h). Returns true to go on; false after
  * printing the version or the usage, with *exit_status 0 for -V and -h and 2

@@ -2,10 +2,7 @@
  * validates the request completely, picks the cohorts, and hands the request
  * to a job (job.c) that corroborates it with the perspective agents. */
 #include <errno.h>
-#include <event2/buffer.h>
-#include <event2/bufferevent_ssl.h>
 #include <event2/event.h>
-#include <event2/http.h>
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
 #include <openssl/ssl.h>
@@ -35,7 +32,7 @@ struct pending;
 struct orchestrator {
     struct mpic_config cfg;
     struct event_base *base;
-    struct evhttp *http;
+    struct mpic_http_server *http;
     SSL_CTX *ssl_ctx;                  /* client-facing HTTPS, when configured */
     struct mpic_dispatch *dispatch;
     struct mpic_audit *audit;
@@ -48,7 +45,7 @@ struct orchestrator {
 /* A client request whose job is running. */
 struct pending {
     struct orchestrator *o;
-    struct evhttp_request *req;
+    struct mpic_http_request *req;
     struct mpic_job *job;
     struct pending *prev, *next;
 };
@@ -91,7 +88,7 @@ static void on_job_done(int status, json_t *body, void *arg)
     free(p);
 }
 
-static void reject(struct evhttp_request *req, json_t *issues)
+static void reject(struct mpic_http_request *req, json_t *issues)
 {
     char buf[600];
     json_t *first = json_array_get(issues, 0);
@@ -115,12 +112,11 @@ static unsigned default_count(struct orchestrator *o, time_t now)
     return count;
 }
 
-static void handle_mpic(struct orchestrator *o, struct evhttp_request *req)
+static void handle_mpic(struct orchestrator *o, struct mpic_http_request *req)
 {
     const struct mpic_orchestrator_config *oc = &o->cfg.orchestrator;
-    struct evbuffer *in = evhttp_request_get_input_buffer(req);
-    size_t len = evbuffer_get_length(in);
-    const char *body = len ? (const char *)evbuffer_pullup(in, (ev_ssize_t)len) : "";
+    size_t len;
+    const char *body = mpic_http_body(req, &len);
     time_t now = mpic_clock_now();
     struct mpic_request_limits lim = { (unsigned)o->cfg.n_perspectives, default_count(o, now), oc->max_attempts_cap };
     struct mpic_request r;
@@ -204,12 +200,15 @@ static bool is_mpic_path(const char *path)
     return (n == 8 && strncmp(path, "/v1/mpic", 8) == 0) || (n == 5 && strncmp(path, "/mpic", 5) == 0);
 }
 
-static void on_request(struct evhttp_request *req, void *arg)
+/* Everything but the body is decided here, before the body is read: the key
+ * of a request that has none is never worth reading 64 KiB for. */
+static void on_head(struct mpic_http_request *req, void *arg)
 {
     struct orchestrator *o = arg;
-    const char *path = evhttp_uri_get_path(evhttp_request_get_evhttp_uri(req));
-    enum evhttp_cmd_type method = evhttp_request_get_command(req);
-    if (path != NULL && strcmp(path, "/healthz") == 0 && method == EVHTTP_REQ_GET) {
+    const char *path = mpic_http_path(req);
+    bool post = strcmp(mpic_http_method(req), "POST") == 0;
+    unsigned n_keys;
+    if (strcmp(path, "/healthz") == 0 && strcmp(mpic_http_method(req), "GET") == 0) {
         mpic_http_send_json(req, 200, "OK", json_pack("{s:s, s:i, s:I}", "status", "ok", "perspectives",
                                                       (int)o->cfg.n_perspectives, "audit_failures",
                                                       (json_int_t)mpic_audit_failures(o->audit)));
@@ -219,16 +218,24 @@ static void on_request(struct evhttp_request *req, void *arg)
         mpic_http_send_message(req, 404, "Not Found", "Not Found");
         return;
     }
-    if (!api_key_ok(o, evhttp_find_header(evhttp_request_get_input_headers(req), "x-api-key"))) {
+    const char *key = mpic_http_header(req, "x-api-key", &n_keys);
+    if (n_keys > 1) {   /* which one would a proxy in front of us have checked? */
+        mpic_http_send_message(req, 400, "Bad Request", "repeated x-api-key header");
+        return;
+    }
+    if (!api_key_ok(o, key)) {
         mpic_http_send_message(req, 403, "Forbidden", "Forbidden");
         return;
     }
-    if (method != EVHTTP_REQ_POST) {
-        evhttp_add_header(evhttp_request_get_output_headers(req), "Allow", "POST");
+    if (!post) {
+        mpic_http_add_header(req, "Allow", "POST");
         mpic_http_send_message(req, 405, "Method Not Allowed", "use POST");
-        return;
     }
-    handle_mpic(o, req);
+}
+
+static void on_request(struct mpic_http_request *req, void *arg)
+{
+    handle_mpic(arg, req);
 }
 
 static void on_signal(evutil_socket_t sig, short what, void *arg)
@@ -263,24 +270,19 @@ static int start(struct orchestrator *o)
     if (o->audit == NULL)
         mpic_log(MPIC_LOG_WARN, "audit_log_disabled", "policy=%s message=\"no BR 5.4.1 record is kept:"
                  " orchestrator.audit_log is not set\"", mpic_policy_profile_name(oc->policy));
-    o->http = evhttp_new(o->base);
     if (oc->https) {
         o->ssl_ctx = mpic_tls_server_ctx(oc->tls_cert, oc->tls_key, NULL, &err);
         if (o->ssl_ctx == NULL) {
             mpic_log(MPIC_LOG_ERROR, "startup_failed", "error=\"%s\"", err.msg);
             return -1;
         }
-        evhttp_set_bevcb(o->http, mpic_http_tls_bev, o->ssl_ctx);
     }
-    evhttp_set_gencb(o->http, on_request, o);
-    evhttp_set_max_body_size(o->http, (ev_ssize_t)oc->max_body_bytes);
-    evhttp_set_max_headers_size(o->http, 64 * 1024);
-    evhttp_set_timeout(o->http, (int)(oc->request_timeout_ms / 1000) + 30);
-    evhttp_set_allowed_methods(o->http, EVHTTP_REQ_GET | EVHTTP_REQ_POST | EVHTTP_REQ_PUT | EVHTTP_REQ_DELETE |
-                                            EVHTTP_REQ_HEAD | EVHTTP_REQ_PATCH | EVHTTP_REQ_OPTIONS);
-    if (mpic_http_listen(o->http, oc->listen_host, oc->listen_port) != 0) {
-        mpic_log(MPIC_LOG_ERROR, "startup_failed", "error=\"cannot listen on %s port %u: %s\"", oc->listen_host,
-                 oc->listen_port, strerror(errno));
+    struct mpic_http_server_config hc = {
+        .host = oc->listen_host, .port = oc->listen_port, .ssl_ctx = o->ssl_ctx, .limits = &oc->http,
+        .max_body_bytes = oc->max_body_bytes, .on_head = on_head, .on_request = on_request, .arg = o,
+    };
+    if ((o->http = mpic_http_server_new(o->base, &hc, &err)) == NULL) {
+        mpic_log(MPIC_LOG_ERROR, "startup_failed", "error=\"%s\"", err.msg);
         return -1;
     }
     o->sigterm = evsignal_new(o->base, SIGTERM, on_signal, o);
@@ -301,8 +303,7 @@ static void stop(struct orchestrator *o)
         mpic_job_cancel(p->job);
         free(p);
     }
-    if (o->http != NULL)
-        evhttp_free(o->http);
+    mpic_http_server_free(o->http);
     mpic_dispatch_free(o->dispatch);
     mpic_audit_close(o->audit);
     if (o->sigterm != NULL)
@@ -371,6 +372,7 @@ static void print_summary(const char *path, const struct mpic_config *c)
            path, c->n_perspectives, __builtin_popcount(rirs), c->orchestrator.default_perspective_count,
            c->orchestrator.max_attempts_cap, c->orchestrator.api_keys.n, c->orchestrator.listen_host,
            c->orchestrator.listen_port, c->orchestrator.https ? "https" : "http");
+    mpic_http_limits_print(path, &c->orchestrator.http, c->orchestrator.max_body_bytes);
     for (size_t i = 0; i < c->computed_too_close.n; i++)
         printf("too close (never in one cohort): %s\n", c->computed_too_close.v[i]);
     if (c->orchestrator.primary != NULL)

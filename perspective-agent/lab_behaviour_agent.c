@@ -3,7 +3,6 @@
  * any answer, a body that is not JSON (docs/conformance.md, Scenario mode). */
 #include "lab_behaviour_agent.h"
 
-#include <event2/buffer.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -11,27 +10,18 @@
 #include "httpd.h"
 #include "log.h"
 
-void mpic_lab_answer_raw(struct evhttp_request *req, const struct mpic_lab_behaviour *b)
+void mpic_lab_answer_raw(struct mpic_http_request *req, const struct mpic_lab_behaviour *b)
 {
     static const char malformed[] = "{\"perspective_code\": \"lab\", \"check_response\": ";   /* cut short */
-    struct evbuffer *buf;
     switch (b->action) {
     case MPIC_LAB_TRANSPORT_ERROR:
         mpic_http_send_message(req, (int)b->status, "Lab Behaviour", "lab behaviour: transport error");
         break;
     case MPIC_LAB_MALFORMED:
-        buf = evbuffer_new();
-        if (buf == NULL) {
-            evhttp_send_error(req, 500, "out of memory");
-            break;
-        }
-        evbuffer_add(buf, malformed, strlen(malformed));
-        evhttp_add_header(evhttp_request_get_output_headers(req), "Content-Type", "application/json");
-        evhttp_send_reply(req, 200, "OK", buf);
-        evbuffer_free(buf);
+        mpic_http_reply(req, 200, "OK", malformed, sizeof malformed - 1);
         break;
     default:   /* close: the pending request goes with its connection */
-        evhttp_connection_free(evhttp_request_get_connection(req));
+        mpic_http_abort(req);
         break;
     }
 }

@@ -3,11 +3,7 @@
  * runs checks with its own resolver, and answers with the check_response of
  * the Open MPIC wire model wrapped in the agent protocol. */
 #include <errno.h>
-#include <event2/buffer.h>
-#include <event2/bufferevent_ssl.h>
 #include <event2/event.h>
-#include <event2/http.h>
-#include <event2/keyvalq_struct.h>
 #include <openssl/ssl.h>
 #include <signal.h>
 #include <stdio.h>
@@ -32,7 +28,7 @@
 struct agent {
     struct mpic_config cfg;
     struct event_base *base;
-    struct evhttp *http;
+    struct mpic_http_server *http;
     SSL_CTX *ssl_ctx;
     struct mpic_resolver *resolver;
     struct mpic_curl_loop *curl;    /* HTTP challenges; one multi handle for every check */
@@ -44,7 +40,7 @@ struct agent {
 /* One check in flight; owns the parsed request until the reply is sent. */
 struct job {
     struct agent *agent;
-    struct evhttp_request *req;
+    struct mpic_http_request *req;
     struct mpic_request request;
     struct mpic_agent_check *check;  /* while running */
     struct event *deadline;
@@ -145,11 +141,10 @@ static void lab_start(struct job *j)
 }
 #endif
 
-static void handle_check(struct agent *a, struct evhttp_request *req)
+static void handle_check(struct agent *a, struct mpic_http_request *req)
 {
-    struct evbuffer *in = evhttp_request_get_input_buffer(req);
-    size_t len = evbuffer_get_length(in);
-    char *body = (char *)evbuffer_pullup(in, (ev_ssize_t)len);
+    size_t len;
+    const char *body = mpic_http_body(req, &len);
     struct mpic_error err;
     struct job *j = calloc(1, sizeof *j);
     if (j == NULL) {
@@ -164,7 +159,7 @@ static void handle_check(struct agent *a, struct evhttp_request *req)
         a->jobs->prev = j;
     a->jobs = j;
     a->inflight++;
-    if (mpic_agent_request_parse(body ? body : "", len, &j->request, &err) != 0) {
+    if (mpic_agent_request_parse(body, len, &j->request, &err) != 0) {
         mpic_log(MPIC_LOG_WARN, "bad_request", "error=\"%s\"", err.msg);
         mpic_http_send_message(req, 400, "Bad Request", err.msg);
         job_free(j);
@@ -183,7 +178,7 @@ static void handle_check(struct agent *a, struct evhttp_request *req)
 static void start_check(struct job *j)
 {
     struct agent *a = j->agent;
-    struct evhttp_request *req = j->req;
+    struct mpic_http_request *req = j->req;
     struct mpic_error err;
     struct timeval tv = { a->cfg.agent.check_timeout_ms / 1000, (a->cfg.agent.check_timeout_ms % 1000) * 1000 };
     struct mpic_agent_check_env env = { a->base, a->resolver, a->curl, &a->cfg };
@@ -213,22 +208,27 @@ static void start_check(struct job *j)
     evtimer_add(j->deadline, &tv);
 }
 
-static void on_request(struct evhttp_request *req, void *arg)
+/* Answers what needs no body; leaves POST /v1/check to on_request. */
+static void on_head(struct mpic_http_request *req, void *arg)
 {
     struct agent *a = arg;
-    const char *path = evhttp_uri_get_path(evhttp_request_get_evhttp_uri(req));
-    enum evhttp_cmd_type method = evhttp_request_get_command(req);
-    if (path != NULL && strcmp(path, "/healthz") == 0 && method == EVHTTP_REQ_GET) {
+    const char *path = mpic_http_path(req), *method = mpic_http_method(req);
+    if (strcmp(path, "/healthz") == 0 && strcmp(method, "GET") == 0) {
         mpic_http_send_json(req, 200, "OK", json_pack("{s:s, s:s, s:i}", "status", "ok", "perspective_code",
                                             a->cfg.agent.perspective, "protocol", MPIC_AGENT_PROTOCOL));
-    } else if (path != NULL && strcmp(path, "/v1/check") == 0) {
-        if (method != EVHTTP_REQ_POST)
+    } else if (strcmp(path, "/v1/check") == 0) {
+        if (strcmp(method, "POST") != 0) {
+            mpic_http_add_header(req, "Allow", "POST");
             mpic_http_send_message(req, 405, "Method Not Allowed", "use POST");
-        else
-            handle_check(a, req);
+        }
     } else {
         mpic_http_send_message(req, 404, "Not Found", "no such endpoint");
     }
+}
+
+static void on_request(struct mpic_http_request *req, void *arg)
+{
+    handle_check(arg, req);
 }
 
 static void on_signal(evutil_socket_t sig, short what, void *arg)
@@ -289,15 +289,12 @@ static int start(struct agent *a)
         mpic_log(MPIC_LOG_ERROR, "startup_failed", "error=\"%s\"", err.msg);
         return -1;
     }
-    a->http = evhttp_new(a->base);
-    evhttp_set_bevcb(a->http, mpic_http_tls_bev, a->ssl_ctx);
-    evhttp_set_gencb(a->http, on_request, a);
-    evhttp_set_max_body_size(a->http, (ev_ssize_t)ac->max_body_bytes);
-    evhttp_set_timeout(a->http, 60);
-    evhttp_set_allowed_methods(a->http, EVHTTP_REQ_GET | EVHTTP_REQ_POST);
-    if (mpic_http_listen(a->http, ac->listen_host, ac->listen_port) != 0) {
-        mpic_log(MPIC_LOG_ERROR, "startup_failed", "error=\"cannot listen on %s port %u: %s\"", ac->listen_host,
-                 ac->listen_port, strerror(errno));
+    struct mpic_http_server_config hc = {
+        .host = ac->listen_host, .port = ac->listen_port, .ssl_ctx = a->ssl_ctx, .limits = &ac->http,
+        .max_body_bytes = ac->max_body_bytes, .on_head = on_head, .on_request = on_request, .arg = a,
+    };
+    if ((a->http = mpic_http_server_new(a->base, &hc, &err)) == NULL) {
+        mpic_log(MPIC_LOG_ERROR, "startup_failed", "error=\"%s\"", err.msg);
         return -1;
     }
     a->sigterm = evsignal_new(a->base, SIGTERM, on_signal, a);
@@ -312,9 +309,8 @@ static int start(struct agent *a)
 static void stop(struct agent *a)
 {
     while (a->jobs != NULL)
-        job_free(a->jobs);   /* their requests die with evhttp_free below */
-    if (a->http != NULL)
-        evhttp_free(a->http);
+        job_free(a->jobs);   /* their requests die with the server below */
+    mpic_http_server_free(a->http);
     if (a->curl != NULL)
         mpic_curl_loop_free(a->curl);
     if (a->resolver != NULL)
@@ -355,6 +351,7 @@ int main(int argc, char **argv)
         for (size_t i = 0; i < a.cfg.agent.orchestrator_spki.n; i++)
             printf("%s%s", i ? ", " : ", SPKI SHA-256 one of ", a.cfg.agent.orchestrator_spki.v[i]);
         printf("%s\n", a.cfg.agent.orchestrator_spki.n ? "" : " (any key; no SPKI pin)");
+        mpic_http_limits_print(config, &a.cfg.agent.http, a.cfg.agent.max_body_bytes);
 #ifdef MPIC_LAB_BEHAVIOUR
         mpic_lab_print(&a.cfg.agent.lab_behaviours);
 #endif

@@ -18,7 +18,7 @@ done
 
 # Build and run-time needs of the daemons and of the local cluster (DNS lab, certificates).
 PKGS="build-essential dpkg-dev cmake pkg-config libevent-dev libldns-dev libjansson-dev libssl-dev
-      libcurl4-openssl-dev libcmocka-dev libpcre2-dev libidn2-dev openssl curl ca-certificates knot knot-dnsutils unbound
+      libcurl4-openssl-dev libcmocka-dev libpcre2-dev libidn2-dev libhttp-parser-dev openssl curl ca-certificates knot knot-dnsutils unbound
       ldnsutils nginx-light python3 iproute2"
 # Tests: sanitizers and fuzzing with clang, integration tests in Python, the offline
 # Terraform check (tests/deploy/tfcheck) with Debian's Go and HashiCorp HCL sources; the bench's

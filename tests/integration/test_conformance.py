@@ -12,15 +12,6 @@ from conftest import REPO
 
 RUNNER = REPO / "scripts" / "mpic-conformance"
 SUMMARY = re.compile(r"^(\d+) passed, (\d+) failed$")
-# Checks that fail on main until a change made on another branch lands, each with the failure it
-# gives until then: libevent answers an oversized body with its own text/html 413, and a body with
-# dcv_check_parameters but no check_type is answered as a CAA check. Strict: a pending check that
-# fails any other way fails the test, and once it passes the test passes as any other (then the
-# entry is to be removed).
-PENDING = {
-    "http-oversized-json-413": "413 Content-Type 'text/html",
-    "400-dcv-parameters-without-check-type": "expected 400, got HTTP 200",
-}
 
 
 def run(*args, timeout=240):
@@ -32,13 +23,9 @@ def assert_all_pass(p, at_least):
     lines = p.stdout.strip().splitlines()
     m = SUMMARY.match(lines[-1]) if lines else None
     assert m, f"no summary line:\n{p.stdout}"
-    failed = dict(l[len("FAIL "):].split(": ", 1) for l in lines if l.startswith("FAIL "))
-    assert int(m.group(2)) == len(failed), p.stdout
-    unexpected = {cid: why for cid, why in failed.items() if PENDING.get(cid) is None or PENDING[cid] not in why}
-    assert not unexpected, p.stdout
+    failed = [l for l in lines if l.startswith("FAIL ")]
+    assert int(m.group(2)) == len(failed) == 0, p.stdout
     assert int(m.group(1)) >= at_least, p.stdout
-    if failed:
-        pytest.xfail(f"pending a change on another branch: {sorted(failed)}\n{p.stdout}")
     assert p.returncode == 0, p.stdout
 
 

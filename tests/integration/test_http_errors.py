@@ -1,6 +1,6 @@
-"""Every answer on our APIs carries a JSON body, including the errors libevent's HTTP layer
-finds before a handler runs (a body over max_body_bytes, a malformed request line, a method it
-does not serve), on the orchestrator and on an agent."""
+"""Every answer on our APIs carries a JSON body, including the errors the HTTP layer
+(daemon/http_server.c) finds before a handler runs (a body over max_body_bytes, a malformed request
+line, a method it does not serve), on the orchestrator and on an agent."""
 import json
 import socket
 import ssl
@@ -9,12 +9,6 @@ import urllib.parse
 import pytest
 
 from conftest import AGENT_CODES
-
-# Open (issue 7, item 5): libevent 2.1 writes these pages itself, in HTML. A bufferevent filter
-# that rewrites them was tried and dropped: with a filter, evhttp's write callback fires when the
-# filter has handed a reply down, not when it left the socket, so a `Connection: close` reply is
-# cut off when evhttp frees the connection. strict: these turn into failures once fixed.
-LIBEVENT_PAGE = pytest.mark.xfail(strict=True, reason="libevent 2.1 answers this with its own HTML page")
 
 LIMIT = 65536   # max_body_bytes of both daemons in the local cluster (the default)
 
@@ -76,7 +70,6 @@ def chunked(data, size=8192):
 
 # ---- orchestrator -------------------------------------------------------------------------
 
-@LIBEVENT_PAGE
 def test_orchestrator_body_over_limit_with_content_length_is_json_413(cluster):
     body = big_body()
     answer = orchestrator(cluster, request(cluster, ["POST /v1/mpic HTTP/1.1", "Content-Type: application/json",
@@ -84,14 +77,12 @@ def test_orchestrator_body_over_limit_with_content_length_is_json_413(cluster):
     assert_json_error(answer, 413)
 
 
-@LIBEVENT_PAGE
 def test_orchestrator_announced_length_over_limit_with_expect_is_json_413(cluster):
     answer = orchestrator(cluster, request(cluster, ["POST /v1/mpic HTTP/1.1", "Content-Type: application/json",
                                                      f"Content-Length: {LIMIT * 100}", "Expect: 100-continue"]))
     assert_json_error(answer, 413)
 
 
-@LIBEVENT_PAGE
 def test_orchestrator_chunked_body_over_limit_is_json_413(cluster):
     answer = orchestrator(cluster, request(cluster, ["POST /v1/mpic HTTP/1.1", "Content-Type: application/json",
                                                      "Transfer-Encoding: chunked"], chunked(big_body())))
@@ -106,7 +97,6 @@ def test_orchestrator_get_on_mpic_is_json_405(cluster):
     assert_json_error(orchestrator(cluster, request(cluster, ["GET /v1/mpic HTTP/1.1"])), 405)
 
 
-@LIBEVENT_PAGE
 @pytest.mark.parametrize("method", ["TRACE", "CONNECT"])
 def test_orchestrator_method_it_does_not_serve_is_json(cluster, method):
     code, headers, body = orchestrator(cluster, request(cluster, [f"{method} /v1/mpic HTTP/1.1"]))
@@ -114,7 +104,6 @@ def test_orchestrator_method_it_does_not_serve_is_json(cluster, method):
     assert_json_error((code, headers, body), code)
 
 
-@LIBEVENT_PAGE
 @pytest.mark.parametrize("line", ["GARBAGE", "POST /v1/mpic HTTP/9.9", "POST  HTTP/1.1", "FETCH /v1/mpic HTTP/1.1"])
 def test_orchestrator_malformed_request_line_is_json_400(cluster, line):
     code, headers, body = orchestrator(cluster, (line + "\r\nHost: x\r\n\r\n").encode())
@@ -122,7 +111,6 @@ def test_orchestrator_malformed_request_line_is_json_400(cluster, line):
     assert_json_error((code, headers, body), code)
 
 
-@LIBEVENT_PAGE
 def test_orchestrator_unknown_expectation_is_json_417(cluster):
     body = b'{"domain_or_ip_target":"example.test"}'
     answer = orchestrator(cluster, request(cluster, ["POST /v1/mpic HTTP/1.1", "Content-Type: application/json",
@@ -159,14 +147,12 @@ def agent(cluster, data, code=AGENT_CODES[0]):
             return exchange(s, data)
 
 
-@LIBEVENT_PAGE
 def test_agent_body_over_limit_is_json_413(cluster):
     body = big_body()
     assert_json_error(agent(cluster, request(cluster, ["POST /v1/check HTTP/1.1", "Content-Type: application/json",
                                                        f"Content-Length: {len(body)}"], body)), 413)
 
 
-@LIBEVENT_PAGE
 def test_agent_chunked_body_over_limit_is_json_413(cluster):
     assert_json_error(agent(cluster, request(cluster, ["POST /v1/check HTTP/1.1", "Transfer-Encoding: chunked"],
                                              chunked(big_body()))), 413)
@@ -177,7 +163,6 @@ def test_agent_unknown_path_and_wrong_method_are_json(cluster):
     assert_json_error(agent(cluster, request(cluster, ["GET /v1/check HTTP/1.1"])), 405)
 
 
-@LIBEVENT_PAGE
 def test_agent_unserved_method_and_malformed_request_are_json(cluster):
     code, headers, body = agent(cluster, request(cluster, ["PUT /v1/check HTTP/1.1", "Content-Length: 0"]))
     assert_json_error((code, headers, body), code)
