@@ -35,6 +35,10 @@
 #define MAX_ATTEMPTS_CAP_MAX 20
 #define DEFAULT_PERSPECTIVE_COUNT_MAX 6
 #define COHORT_SECRET_MIN 16
+/* An x-api-key is the only thing between the network and the CA's issuance
+ * path: 32 bytes (e.g. 32 random printable characters) keep guessing out of
+ * reach and rule out a word or a short test value left in production. */
+#define API_KEY_MIN 32
 
 /* ---- sections ------------------------------------------------------------ */
 
@@ -163,6 +167,8 @@ static int parse_api_keys(struct loader *ld, json_t *obj, bool resolve, struct m
             if (val[b] < 0x20 || val[b] == 0x7f)
                 return mpic_cfg_fail(ld, kp, "secret holds control characters (not usable as an x-api-key header)");
         }
+        if (len < API_KEY_MIN)
+            return mpic_cfg_fail(ld, kp, "API key is %zu bytes, at least %d are required", len, API_KEY_MIN);
     }
     return 0;
 }
