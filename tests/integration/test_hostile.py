@@ -17,6 +17,7 @@ import schema
 
 H = "LoqXcYV8q5ONbJQxbmR7SCTNo3tiAXDfowyjxAjEuX0"
 HEADER_DEADLINE_S = 10          # issue 12: headers complete within 10 s by default
+# Today libevent answers these itself (an HTML page, or not the status below): strict xfails.
 HTTP_LAYER = pytest.mark.xfail(strict=True, reason="needs the HTTP server layer")
 
 
@@ -81,10 +82,14 @@ ROWS = [
     pytest.param("repeated-equal-content-length", Raw(with_len([f"Content-Length: {len(OK_BODY)}"] * 2)), 400,
                  marks=HTTP_LAYER),
     pytest.param("content-length-and-chunked", Raw(with_len([f"Content-Length: {len(OK_BODY)}",
-                                                             "Transfer-Encoding: chunked"])), 400),
-    pytest.param("negative-content-length", Raw(with_len(["Content-Length: -1"])), 400),
-    pytest.param("non-numeric-content-length", Raw(with_len(["Content-Length: 12abc"])), 400),
-    pytest.param("huge-content-length", Raw(with_len(["Content-Length: 99999999999999999999"])), 413),
+                                                             "Transfer-Encoding: chunked"])), 400,
+                 marks=HTTP_LAYER),
+    pytest.param("negative-content-length", Raw(with_len(["Content-Length: -1"])), 400,
+                 marks=HTTP_LAYER),
+    pytest.param("non-numeric-content-length", Raw(with_len(["Content-Length: 12abc"])), 400,
+                 marks=HTTP_LAYER),
+    pytest.param("huge-content-length", Raw(with_len(["Content-Length: 99999999999999999999"])), 413,
+                 marks=HTTP_LAYER),
     pytest.param("header-flood-10000-headers", Raw(with_len([f"X-Flood-{i}: {i}" for i in range(10000)]
                                                             + [f"Content-Length: {len(OK_BODY)}"])), 431,
                  marks=HTTP_LAYER),
@@ -102,9 +107,12 @@ ROWS = [
                                                         OK_BODY)), 403),
     pytest.param("api-key-prefix-only", Raw(head(["x-api-key: {key16}", f"Content-Length: {len(OK_BODY)}"],
                                                  OK_BODY)), 403),
-    pytest.param("nul-in-header-value", Raw(with_len(["X-Nul: a\0b", f"Content-Length: {len(OK_BODY)}"])), 400),
-    pytest.param("malformed-request-line", Raw(b"POST /v1/mpic HTTP/1.1 extra\r\nHost: x\r\n\r\n"), 400),
-    pytest.param("binary-request-line", Raw(bytes(range(1, 200)) + b"\r\n\r\n"), 400),
+    pytest.param("nul-in-header-value", Raw(with_len(["X-Nul: a\0b", f"Content-Length: {len(OK_BODY)}"])), 400,
+                 marks=HTTP_LAYER),
+    pytest.param("malformed-request-line", Raw(b"POST /v1/mpic HTTP/1.1 extra\r\nHost: x\r\n\r\n"), 400,
+                 marks=HTTP_LAYER),
+    pytest.param("binary-request-line", Raw(bytes(range(1, 200)) + b"\r\n\r\n"), 400,
+                 marks=HTTP_LAYER),
     # ---- the body as a whole ---------------------------------------------------------------
     ("empty-body", b"", 400),
     ("whitespace-body", b"  \r\n\t ", 400),
@@ -135,7 +143,7 @@ ROWS = [
     ("lone-surrogate-escape", b'{"domain_or_ip_target":"example\\ud800.test"}', 400),
     ("nul-escape-in-target", b'{"domain_or_ip_target":"example.test\\u0000.evil.test"}', 400),
     ("nul-escape-in-trace-identifier", json.dumps(caa("example.test", trace_identifier="a\0b")).encode(), 400),
-    ("body-over-limit", json.dumps(caa("example.test", pad="p" * 70000)).encode(), 413),
+    pytest.param("body-over-limit", json.dumps(caa("example.test", pad="p" * 70000)).encode(), 413, marks=HTTP_LAYER),
     # ---- numbers ---------------------------------------------------------------------------
     ("count-1e999", b'{"domain_or_ip_target":"example.test","orchestration_parameters":{"perspective_count":1e999}}',
      400),
@@ -283,7 +291,7 @@ def exchange(cluster, data, trickle=0, slow=0.0, for_s=0.0, timeout=30):
     t0 = time.monotonic()
     with socket.create_connection((host, int(port)), timeout=timeout) as s:
         try:
-            cut = len(data) - trickle
+            cut = max(0, len(data) - trickle)
             s.sendall(data[:cut])
             for i in range(cut, len(data)):
                 if time.monotonic() - t0 > for_s:
@@ -292,6 +300,8 @@ def exchange(cluster, data, trickle=0, slow=0.0, for_s=0.0, timeout=30):
                 time.sleep(slow)
         except OSError:
             pass                                  # the server closed on us: read what it said
+        if trickle:                               # a server still waiting by now has lost: stop there
+            s.settimeout(max(1.0, for_s + 2 - (time.monotonic() - t0)))
         out = b""
         try:
             while True:
