@@ -41,6 +41,10 @@
 #define HTTP_COUNT_MAX 1000000
 /* The parser's URL offsets are 16 bits. */
 #define HTTP_HEADER_BYTES_MAX 65535
+/* An x-api-key is the only thing between the network and the CA's issuance
+ * path: 32 bytes (e.g. 32 random printable characters) keep guessing out of
+ * reach and rule out a word or a short test value left in production. */
+#define API_KEY_MIN 32
 
 /* ---- sections ------------------------------------------------------------ */
 
@@ -197,6 +201,8 @@ static int parse_api_keys(struct loader *ld, json_t *obj, bool resolve, struct m
             if (val[b] < 0x20 || val[b] == 0x7f)
                 return mpic_cfg_fail(ld, kp, "secret holds control characters (not usable as an x-api-key header)");
         }
+        if (len < API_KEY_MIN)
+            return mpic_cfg_fail(ld, kp, "API key is %zu bytes, at least %d are required", len, API_KEY_MIN);
     }
     return 0;
 }
