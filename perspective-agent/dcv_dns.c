@@ -2,7 +2,7 @@
  * asks for, the lookups through the agent's resolver, and turning what came
  * back into check_passed and the DNS details of the contract. The matching
  * rules themselves are pure and live in common/dcv.c; the per-method
- * questions and the reading of records are in dcv_dns_observe.c, and this
+ * questions and the reading of records (pure too) are in dcv_dns_observe.c, and this
  * file runs the check: start, lookups, deadline, cancel, finish.
  *
  * Every method is one lookup except contact-*-caa, which climbs the tree
@@ -25,6 +25,7 @@
 #include <time.h>
 
 #include "caa.h"
+#include "clock.h"
 #include "dnsanswer.h"
 #include "dnssec.h"
 #include "log.h"
@@ -94,8 +95,22 @@ static void finish_answer(struct mpic_dcv_dns *c, const struct mpic_dns_level *l
         goto broken;
     for (size_t i = 0; i < n; i++) {
         bool match = false;
-        if (mpic_dcv_dns_observe(c, ldns_rr_list_rr(lv->rrset.rrs, i), &seen, &match) < 0)
+        char *shown = NULL, why[256];
+        if (mpic_dcv_dns_observe(c->p, c->wildcard, mpic_clock_now(), ldns_rr_list_rr(lv->rrset.rrs, i), &shown,
+                                 &match, why, sizeof why) < 0)
             goto broken;
+        char **nv = realloc(seen.v, (seen.n + 1) * sizeof *nv);
+        if (nv == NULL) {
+            free(shown);
+            goto broken;
+        }
+        seen.v = nv;
+        seen.v[seen.n++] = shown;
+        if (!match && why[0] != '\0') {   /* other CAs' records are expected here: a note, not a failure */
+            char q[300];
+            mpic_log(MPIC_LOG_DEBUG, "dcv_persist_skip", "target=%s why=%s", c->label,
+                     mpic_log_quote(why, q, sizeof q));
+        }
         passed = passed || match;
     }
     struct mpic_dcv_outcome o = { .completed = true, .passed = passed };
@@ -204,7 +219,7 @@ struct mpic_dcv_dns *mpic_dcv_dns_start(const struct mpic_dcv_ctx *ctx, const ch
 
     char *names[MPIC_CAA_MAX_LEVELS];
     size_t n_names = 0;
-    int planned = mpic_dcv_dns_plan(c, target, ti, names, &n_names, c->early_msg, sizeof c->early_msg);
+    int planned = mpic_dcv_dns_plan(p, target, ti, &c->qtype, names, &n_names, c->early_msg, sizeof c->early_msg);
     if (planned < 0) {
         struct timeval now = { 0, 0 };
         c->early_completed = planned == -2;

@@ -13,6 +13,7 @@
 #include "dcv_check.h"
 #include "dnsanswer.h"
 #include "dns_climb.h"
+#include "dcv_dns_observe.h"
 
 struct mpic_dcv_dns {
     mpic_dcv_cb cb;
@@ -30,17 +31,5 @@ struct mpic_dcv_dns {
     char early_msg[512];
     bool early_completed;              /* the check is decided without a lookup: completed, not passed */
 };
-
-/* Works out qtype and the name(s) to ask. Returns 0, or -1 with a parameter
- * problem in msg (reported through the callback), or -2 when the parameters
- * can never match (an ip-address value that is no address of the record
- * type): a completed check that did not pass, as the reference answers it,
- * with msg naming the value. names: MPIC_CAA_MAX_LEVELS slots. */
-int mpic_dcv_dns_plan(struct mpic_dcv_dns *c, const char *target, const struct mpic_target *ti, char **names,
-                      size_t *n_names, char *msg, size_t msg_len);
-
-/* Adds rr's presentation to seen and says whether it corroborates. -1 when
- * the record cannot be read (fails the lookup closed) or memory ran out. */
-int mpic_dcv_dns_observe(struct mpic_dcv_dns *c, const ldns_rr *rr, struct mpic_strv *seen, bool *match);
 
 #endif
