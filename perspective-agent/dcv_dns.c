@@ -17,8 +17,9 @@
  * lookup that decided and, for the climb, the empty levels below it) must be
  * Secure (AD=1) or, with each alias target it passed through, proven
  * Insecure (insecure_proof.h); otherwise the check fails like a lookup. */
-#include "dcv_dns_internal.h"
-
+#include <ldns/ldns.h>
+#include <stdbool.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -26,9 +27,29 @@
 
 #include "caa.h"
 #include "clock.h"
+#include "dcv_check.h"
+#include "dcv_dns_observe.h"
+#include "dns_climb.h"
 #include "dnsanswer.h"
 #include "dnssec.h"
 #include "log.h"
+
+struct mpic_dcv_dns {
+    mpic_dcv_cb cb;
+    void *arg;
+    const struct mpic_dcv_params *p;   /* the caller's; valid until cb or cancel */
+    enum mpic_dcv_method method;
+    bool wildcard;
+    ldns_rr_type qtype;
+    char *label;                       /* what the messages name: the target as sent */
+    struct mpic_dns_climb *climb;      /* the lookup(s): one name, or every level for contact-*-caa */
+    unsigned timeout_ms;
+    enum mpic_dnssec_mode dnssec;
+    struct event *deadline;            /* the check's budget */
+    struct event *early;               /* a parameter error, reported from the loop */
+    char early_msg[512];
+    bool early_completed;              /* the check is decided without a lookup: completed, not passed */
+};
 #include "wire.h"
 
 static const char *const lookup_error = "mpic_error:dcv_checker:lookup";
