@@ -249,22 +249,22 @@ static void redirect_without_location_refused(void **state)
     assert_int_equal(redirect(301, "", 0, url, why), MPIC_HTTP_REFUSED);
 }
 
-static void redirect_location_is_relative_to_the_current_url(void **state)
+/* The redirect of a 302 with Location loc leads to want. */
+static void follows_to(const char *loc, const char *want)
 {
     char url[300], why[300];
-    assert_int_equal(redirect(302, "other", 0, url, why), MPIC_HTTP_FOLLOW);
-    assert_string_equal(url, "http://example.test/dir/other");
-    assert_int_equal(redirect(302, "/top", 0, url, why), MPIC_HTTP_FOLLOW);
-    assert_string_equal(url, "http://example.test/top");
-    assert_int_equal(redirect(302, "../up", 0, url, why), MPIC_HTTP_FOLLOW);
-    assert_string_equal(url, "http://example.test/up");
-    assert_int_equal(redirect(302, "//host.test/p", 0, url, why), MPIC_HTTP_FOLLOW);
-    assert_string_equal(url, "http://host.test/p");
-    assert_int_equal(redirect(302, "?r=2", 0, url, why), MPIC_HTTP_FOLLOW);
-    assert_string_equal(url, "http://example.test/dir/page?r=2");
-    /* a space is sent encoded */
-    assert_int_equal(redirect(302, "/a b", 0, url, why), MPIC_HTTP_FOLLOW);
-    assert_string_equal(url, "http://example.test/a%20b");
+    assert_int_equal(redirect(302, loc, 0, url, why), MPIC_HTTP_FOLLOW);
+    assert_string_equal(url, want);
+}
+
+static void redirect_location_is_relative_to_the_current_url(void **state)
+{
+    follows_to("other", "http://example.test/dir/other");
+    follows_to("/top", "http://example.test/top");
+    follows_to("../up", "http://example.test/up");
+    follows_to("//host.test/p", "http://host.test/p");
+    follows_to("?r=2", "http://example.test/dir/page?r=2");
+    follows_to("/a b", "http://example.test/a%20b");   /* a space is sent encoded */
 }
 
 static void redirect_unparseable_location_refused(void **state)
@@ -315,33 +315,34 @@ static int header_lines(const char *const *names, const char *const *values, siz
     return rc;
 }
 
+static void headers_are(const char *const *names, const char *const *values, size_t n, bool credentials,
+                        const char *want)
+{
+    char out[512], why[300];
+    assert_int_equal(header_lines(names, values, n, credentials, out, sizeof out, why), 0);
+    assert_string_equal(out, want);
+}
+
 static void headers_framing_and_target_headers_are_dropped(void **state)
 {
     const char *names[] = { "Host", "content-length", "Transfer-Encoding", "Connection", "Keep-Alive",
                             "Upgrade", "TE", "Trailer", "Proxy-Connection", "Expect", "X-Lab" };
     const char *values[] = { "evil.test", "5", "chunked", "close", "1", "h2c", "trailers", "x", "close",
                              "100-continue", "yes" };
-    char out[512], why[300];
-    assert_int_equal(header_lines(names, values, 11, true, out, sizeof out, why), 0);
-    assert_string_equal(out, "X-Lab: yes|Accept: */*");
+    headers_are(names, values, 11, true, "X-Lab: yes|Accept: */*");
 }
 
 static void headers_accept_is_added_unless_given(void **state)
 {
     const char *names[] = { "accept" }, *values[] = { "text/plain" };
-    char out[512], why[300];
-    assert_int_equal(header_lines(names, values, 1, true, out, sizeof out, why), 0);
-    assert_string_equal(out, "accept: text/plain");
-    assert_int_equal(header_lines(NULL, NULL, 0, true, out, sizeof out, why), 0);
-    assert_string_equal(out, "Accept: */*");
+    headers_are(names, values, 1, true, "accept: text/plain");
+    headers_are(NULL, NULL, 0, true, "Accept: */*");
 }
 
 static void headers_empty_value_is_sent_empty(void **state)
 {
     const char *names[] = { "X-Empty" }, *values[] = { "" };
-    char out[512], why[300];
-    assert_int_equal(header_lines(names, values, 1, true, out, sizeof out, why), 0);
-    assert_string_equal(out, "X-Empty;|Accept: */*");   /* curl's spelling of an empty header */
+    headers_are(names, values, 1, true, "X-Empty;|Accept: */*");   /* curl's spelling of an empty header */
 }
 
 static void headers_bad_name_or_value_refused(void **state)
@@ -365,12 +366,9 @@ static void headers_credentials_only_when_asked(void **state)
 {
     const char *names[] = { "Authorization", "COOKIE", "proxy-authorization", "X-Lab" };
     const char *values[] = { "Bearer a", "c=1", "Basic p", "yes" };
-    char out[512], why[300];
-    assert_int_equal(header_lines(names, values, 4, true, out, sizeof out, why), 0);
-    assert_string_equal(out, "Authorization: Bearer a|COOKIE: c=1|proxy-authorization: Basic p|X-Lab: yes|"
-                             "Accept: */*");
-    assert_int_equal(header_lines(names, values, 4, false, out, sizeof out, why), 0);
-    assert_string_equal(out, "X-Lab: yes|Accept: */*");
+    headers_are(names, values, 4, true,
+                "Authorization: Bearer a|COOKIE: c=1|proxy-authorization: Basic p|X-Lab: yes|Accept: */*");
+    headers_are(names, values, 4, false, "X-Lab: yes|Accept: */*");
     assert_true(mpic_http_header_credential("aUtHoRiZaTiOn"));
     assert_false(mpic_http_header_credential("X-Authorization"));
     assert_false(mpic_http_header_credential("Set-Cookie"));
