@@ -3,7 +3,7 @@
  * scripted way, so that a cluster shows clients partial failures, timeouts,
  * lost perspectives and malformed replies on demand (docs/conformance.md, Scenario mode).
  * This part is pure: which rule a target name selects and how a rule reads;
- * perspective-agent/lab_behaviour.c does the answering. */
+ * perspective-agent/lab_behaviour_agent.c does the answering. */
 #ifndef MPIC_LAB_BEHAVIOUR_H
 #define MPIC_LAB_BEHAVIOUR_H
 

@@ -18,11 +18,6 @@ unsigned mpic_quorum_default(unsigned perspective_count)
     return perspective_count <= 5 ? perspective_count - 1 : perspective_count - 2;
 }
 
-unsigned mpic_quorum_min(unsigned perspective_count)
-{
-    return mpic_quorum_default(perspective_count);
-}
-
 struct mpic_quorum_result mpic_quorum_evaluate(const struct mpic_perspective_outcome *o, size_t n,
                                                unsigned quorum, bool require_two_rirs)
 {
@@ -47,4 +42,19 @@ struct mpic_quorum_result mpic_quorum_evaluate(const struct mpic_perspective_out
     /* "incomplete <= n - quorum" rearranged so that quorum > n cannot wrap. */
     r.mpic_completed = r.completed >= quorum;
     return r;
+}
+
+struct mpic_primary_verdict mpic_quorum_primary_rule(const struct mpic_quorum_result *q,
+                                                     const struct mpic_perspective_outcome *primary,
+                                                     bool require_primary)
+{
+    struct mpic_primary_verdict v = { q->is_valid, MPIC_PRIMARY_NONE };
+    if (primary == NULL)
+        return v;
+    v.state = !primary->completed ? MPIC_PRIMARY_INCOMPLETE
+              : primary->passed   ? MPIC_PRIMARY_PASSED
+                                  : MPIC_PRIMARY_NOT_PASSED;
+    if (require_primary && v.state != MPIC_PRIMARY_PASSED)
+        v.is_valid = false;
+    return v;
 }

@@ -27,6 +27,10 @@ SSL_CTX *mpic_tls_server_ctx(const char *cert, const char *key, const char *clie
     }
     SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION);
     SSL_CTX_set_options(ctx, SSL_OP_NO_RENEGOTIATION | SSL_OP_CIPHER_SERVER_PREFERENCE);
+    /* Without it, a server that verifies client certificates aborts the
+     * handshake of every client that tries to resume a session. */
+    static const unsigned char sid_ctx[] = "mpic";
+    SSL_CTX_set_session_id_context(ctx, sid_ctx, sizeof sid_ctx - 1);
     if (SSL_CTX_use_certificate_chain_file(ctx, cert) != 1) {
         mpic_error_set(err, "%s: cannot load certificate: %s", cert, mpic_tls_last_error(e, sizeof e));
         goto fail;

@@ -1,6 +1,8 @@
 /* The Open MPIC 3.9.0 wire model (open-mpic-api.md) and the internal
  * orchestrator<->agent messages, on jansson. Parsing validates and collects
- * every problem; writers emit the exact key set and key order. */
+ * every problem; writers emit the exact key set and key order. The public
+ * face of wire*.c (wire.c lists which file holds what); the error and issue
+ * types are in wire_errors.h. */
 #ifndef MPIC_WIRE_H
 #define MPIC_WIRE_H
 
@@ -13,6 +15,7 @@
 #include "dcv.h"
 #include "error.h"
 #include "target.h"
+#include "wire_errors.h"
 
 #define MPIC_AGENT_PROTOCOL 1
 
@@ -82,6 +85,10 @@ json_t *mpic_perspective_json(const char *code, json_t *check_response);    /* s
 /* Appends one {"error_type","error_message"}; list may be NULL (a new list is returned). */
 json_t *mpic_error_list_append(json_t *list, const char *type, const char *message);
 
+/* How method m takes the dcv_check_parameters key (contract spelling, e.g.
+ * "key_authorization_hash"): 0 not at all, 1 optional, 2 required. */
+int mpic_dcv_param_use(enum mpic_dcv_method m, const char *key);
+
 /* DCV details, key order as in the contract. Negative response_code, ad_flag
  * or response_status_code, and NULL strings / lists, are written as null. */
 json_t *mpic_dcv_dns_details_json(enum mpic_dcv_method m, const struct mpic_strv *records_seen, int response_code,
@@ -90,6 +97,10 @@ json_t *mpic_dcv_http_details_json(enum mpic_dcv_method m, json_t *response_hist
                                    const char *response_url, long response_status_code, const char *response_page);
 json_t *mpic_http_history_entry_json(long status_code, const char *url);
 json_t *mpic_dcv_alpn_details_json(const char *common_name);
+/* The details of a check of type t (and, with dcv, method m) that observed
+ * nothing: every member null, in the shape of that check, as the reference
+ * writes them for a lost perspective or a check that ran out of time. */
+json_t *mpic_empty_details_json(enum mpic_check_type t, enum mpic_dcv_method m);
 
 /* Agent -> orchestrator: {"protocol":1,"perspective_code","check_response"}. */
 json_t *mpic_agent_response_json(const char *code, json_t *check_response); /* steals */

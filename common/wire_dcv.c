@@ -46,6 +46,14 @@ static bool takes(enum mpic_dcv_method m, int k)
     return (method_keys[m] & (R(k) | O(k))) != 0;
 }
 
+int mpic_dcv_param_use(enum mpic_dcv_method m, const char *key)
+{
+    for (int k = 0; (unsigned)m < MPIC_DCV_METHOD_COUNT && k < K_COUNT; k++)
+        if (strcmp(key, key_names[k]) == 0)
+            return (method_keys[m] & R(k)) ? 2 : (method_keys[m] & O(k)) ? 1 : 0;
+    return 0;
+}
+
 static bool printable_ascii(const char *s)
 {
     for (; *s; s++)
@@ -60,18 +68,18 @@ static char *get_string(json_t *obj, enum mpic_dcv_method m, int k, json_t *issu
     json_t *v = mpic_wire_field(obj, key_names[k]);
     if (v == NULL) {
         if (method_keys[m] & R(k))
-            mpic_issue_add(issues, "missing-field", "dcv_check_parameters.%s is required for %s", key_names[k],
+            mpic_issue_add(issues, MPIC_ISSUE_MISSING_FIELD, "dcv_check_parameters.%s is required for %s", key_names[k],
                            mpic_dcv_method_name(m));
         return NULL;
     }
     const char *s = json_string_value(v);
     if (s == NULL || strlen(s) > MAX_VALUE_LEN) {
-        mpic_issue_add(issues, "invalid-dcv-parameter", "dcv_check_parameters.%s must be a string of at most %d"
+        mpic_issue_add(issues, MPIC_ISSUE_INVALID_DCV_PARAMETER, "dcv_check_parameters.%s must be a string of at most %d"
                        " characters", key_names[k], MAX_VALUE_LEN);
         return NULL;
     }
     if (*s == '\0') {
-        mpic_issue_add(issues, k == K_CHALLENGE ? "empty-challenge-value" : "invalid-dcv-parameter",
+        mpic_issue_add(issues, k == K_CHALLENGE ? MPIC_ISSUE_EMPTY_CHALLENGE_VALUE : MPIC_ISSUE_INVALID_DCV_PARAMETER,
                        "dcv_check_parameters.%s must not be empty", key_names[k]);
         return NULL;
     }
@@ -84,7 +92,7 @@ static bool get_bool(json_t *obj, const char *key, bool dflt, json_t *issues)
     if (v == NULL)
         return dflt;
     if (!json_is_boolean(v)) {
-        mpic_issue_add(issues, "invalid-dcv-parameter", "dcv_check_parameters.%s must be a boolean", key);
+        mpic_issue_add(issues, MPIC_ISSUE_INVALID_DCV_PARAMETER, "dcv_check_parameters.%s must be a boolean", key);
         return dflt;
     }
     return json_is_true(v);
@@ -144,7 +152,7 @@ static void parse_headers(json_t *obj, struct mpic_dcv_params *p, json_t *issues
     if (h == NULL)
         return;
     if (!json_is_object(h) || json_object_size(h) > MAX_HEADERS) {
-        mpic_issue_add(issues, "invalid-dcv-parameter",
+        mpic_issue_add(issues, MPIC_ISSUE_INVALID_DCV_PARAMETER,
                        "dcv_check_parameters.http_headers must be an object of at most %d string values", MAX_HEADERS);
         return;
     }
@@ -159,7 +167,7 @@ static void parse_headers(json_t *obj, struct mpic_dcv_params *p, json_t *issues
         for (const char *c = name; name_ok && *c; c++)
             name_ok = isalnum((unsigned char)*c) || strchr("!#$%&'*+-.^_`|~", *c) != NULL;
         if (!name_ok || val == NULL || strlen(val) > 1024 || !printable_ascii(val)) {
-            mpic_issue_add(issues, "invalid-dcv-parameter",
+            mpic_issue_add(issues, MPIC_ISSUE_INVALID_DCV_PARAMETER,
                            "dcv_check_parameters.http_headers: header names must be tokens and values printable"
                            " strings");
             continue;
@@ -173,11 +181,11 @@ static void parse_issuers(json_t *obj, struct mpic_dcv_params *p, json_t *issues
 {
     json_t *a = mpic_wire_field(obj, "issuer_domain_names");
     if (a == NULL) {
-        mpic_issue_add(issues, "missing-field", "dcv_check_parameters.issuer_domain_names is required for dns-persistent");
+        mpic_issue_add(issues, MPIC_ISSUE_MISSING_FIELD, "dcv_check_parameters.issuer_domain_names is required for dns-persistent");
         return;
     }
     if (!json_is_array(a) || json_array_size(a) == 0 || json_array_size(a) > 64) {
-        mpic_issue_add(issues, "invalid-dcv-parameter",
+        mpic_issue_add(issues, MPIC_ISSUE_INVALID_DCV_PARAMETER,
                        "dcv_check_parameters.issuer_domain_names must be a non-empty array of domain names");
         return;
     }
@@ -190,7 +198,7 @@ static void parse_issuers(json_t *obj, struct mpic_dcv_params *p, json_t *issues
         for (char *c = l; c && *c; c++)
             *c = (char)tolower((unsigned char)*c);
         if (l == NULL || !mpic_issuer_domain_valid(l)) {
-            mpic_issue_add(issues, "invalid-dcv-parameter",
+            mpic_issue_add(issues, MPIC_ISSUE_INVALID_DCV_PARAMETER,
                            "dcv_check_parameters.issuer_domain_names[%zu] is not a domain name", i);
             free(l);
             continue;
@@ -214,10 +222,10 @@ static void parse_rrtype(json_t *obj, struct mpic_dcv_params *p, json_t *issues)
         }
     }
     if (mpic_wire_field(obj, "dns_record_type") == NULL)
-        mpic_issue_add(issues, "missing-field", "dcv_check_parameters.dns_record_type is required for %s",
+        mpic_issue_add(issues, MPIC_ISSUE_MISSING_FIELD, "dcv_check_parameters.dns_record_type is required for %s",
                        mpic_dcv_method_name(p->method));
     else
-        mpic_issue_add(issues, "invalid-dcv-parameter", "dcv_check_parameters.dns_record_type must be %s for %s",
+        mpic_issue_add(issues, MPIC_ISSUE_INVALID_DCV_PARAMETER, "dcv_check_parameters.dns_record_type must be %s for %s",
                        ip ? "\"A\" or \"AAAA\"" : "\"CNAME\", \"TXT\" or \"CAA\"", mpic_dcv_method_name(p->method));
 }
 
@@ -235,7 +243,7 @@ static void check_regex(const char *pattern, json_t *issues)
     }
     PCRE2_UCHAR msg[256];
     pcre2_get_error_message(errcode, msg, sizeof msg);
-    mpic_issue_add(issues, "invalid-dcv-parameter", "dcv_check_parameters.match_regex does not compile at offset %zu:"
+    mpic_issue_add(issues, MPIC_ISSUE_INVALID_DCV_PARAMETER, "dcv_check_parameters.match_regex does not compile at offset %zu:"
                    " %s", (size_t)erroff, (const char *)msg);
 }
 
@@ -248,12 +256,12 @@ static void check_target(const struct mpic_request *r, json_t *issues)
     enum mpic_dcv_method m = p->method;
     if (t->wildcard && (m == MPIC_DCV_ACME_HTTP_01 || m == MPIC_DCV_ACME_TLS_ALPN_01 || m == MPIC_DCV_WEBSITE_CHANGE ||
                         m == MPIC_DCV_IP_ADDRESS || m == MPIC_DCV_REVERSE_ADDRESS_LOOKUP))
-        mpic_issue_add(issues, "invalid-domain", "%s cannot validate a wildcard target (BR 3.2.2.4)",
+        mpic_issue_add(issues, MPIC_ISSUE_INVALID_DOMAIN, "%s cannot validate a wildcard target (BR 3.2.2.4)",
                        mpic_dcv_method_name(m));
     bool ip_method = m == MPIC_DCV_REVERSE_ADDRESS_LOOKUP;
     bool both = m == MPIC_DCV_ACME_HTTP_01 || m == MPIC_DCV_ACME_TLS_ALPN_01 || m == MPIC_DCV_WEBSITE_CHANGE;
     if (!both && ip != ip_method)
-        mpic_issue_add(issues, "invalid-domain", "%s needs %s target", mpic_dcv_method_name(m),
+        mpic_issue_add(issues, MPIC_ISSUE_INVALID_DOMAIN, "%s needs %s target", mpic_dcv_method_name(m),
                        ip_method ? "an IP address" : "a domain name");
     /* An ip-address challenge_value that is no address of dns_record_type is not refused here: the
      * reference answers it as a check that ran and failed (200, is_valid false), and so do the agents. */
@@ -263,18 +271,18 @@ void mpic_wire_parse_dcv(json_t *root, struct mpic_request *r, json_t *issues)
 {
     json_t *obj = mpic_wire_field(root, "dcv_check_parameters");
     if (obj == NULL || !json_is_object(obj)) {
-        mpic_issue_add(issues, obj ? "invalid-dcv-parameter" : "missing-field",
+        mpic_issue_add(issues, obj ? MPIC_ISSUE_INVALID_DCV_PARAMETER : MPIC_ISSUE_MISSING_FIELD,
                        "dcv_check_parameters must be an object naming a validation_method");
         return;
     }
     const char *name = json_string_value(mpic_wire_field(obj, "validation_method"));
     struct mpic_dcv_params *p = &r->dcv;
     if (name == NULL) {
-        mpic_issue_add(issues, "missing-field", "dcv_check_parameters.validation_method is required");
+        mpic_issue_add(issues, MPIC_ISSUE_MISSING_FIELD, "dcv_check_parameters.validation_method is required");
         return;
     }
     if (mpic_dcv_method_parse(name, &p->method) != 0) {
-        mpic_issue_add(issues, "unknown-validation-method", "dcv_check_parameters.validation_method: unknown method"
+        mpic_issue_add(issues, MPIC_ISSUE_UNKNOWN_VALIDATION_METHOD, "dcv_check_parameters.validation_method: unknown method"
                        " (expected acme-http-01, acme-dns-01, acme-tls-alpn-01, website-change, dns-change,"
                        " contact-email-txt, contact-phone-txt, contact-email-caa, contact-phone-caa, ip-address,"
                        " reverse-address-lookup, dns-persistent or dns-account-01)");
@@ -283,17 +291,17 @@ void mpic_wire_parse_dcv(json_t *root, struct mpic_request *r, json_t *issues)
     r->has_dcv = true;
     enum mpic_dcv_method m = p->method;
     if (takes(m, K_TOKEN) && (p->token = get_string(obj, m, K_TOKEN, issues)) != NULL && !token_chars(p->token))
-        mpic_issue_add(issues, "invalid-dcv-parameter", "dcv_check_parameters.token must be base64url characters");
+        mpic_issue_add(issues, MPIC_ISSUE_INVALID_DCV_PARAMETER, "dcv_check_parameters.token must be base64url characters");
     if (takes(m, K_KEYAUTH))
         p->key_authorization = get_string(obj, m, K_KEYAUTH, issues);
     if (takes(m, K_KEYAUTH_HASH) && (p->key_authorization_hash = get_string(obj, m, K_KEYAUTH_HASH, issues)) != NULL &&
         (m == MPIC_DCV_ACME_TLS_ALPN_01 ? !hex64(p->key_authorization_hash) : !printable_ascii(p->key_authorization_hash)))
-        mpic_issue_add(issues, "invalid-dcv-parameter", m == MPIC_DCV_ACME_TLS_ALPN_01
+        mpic_issue_add(issues, MPIC_ISSUE_INVALID_DCV_PARAMETER, m == MPIC_DCV_ACME_TLS_ALPN_01
                        ? "dcv_check_parameters.key_authorization_hash must be the hex SHA-256 (64 hex digits)"
                        : "dcv_check_parameters.key_authorization_hash must be printable ASCII");
     if (takes(m, K_TOKEN_PATH) && (p->http_token_path = get_string(obj, m, K_TOKEN_PATH, issues)) != NULL &&
         !token_path_ok(p->http_token_path))
-        mpic_issue_add(issues, "invalid-dcv-parameter",
+        mpic_issue_add(issues, MPIC_ISSUE_INVALID_DCV_PARAMETER,
                        "dcv_check_parameters.http_token_path must be a relative path without \"..\"");
     if (takes(m, K_CHALLENGE))
         p->challenge_value = get_string(obj, m, K_CHALLENGE, issues);
@@ -301,7 +309,7 @@ void mpic_wire_parse_dcv(json_t *root, struct mpic_request *r, json_t *issues)
         json_t *v = mpic_wire_field(obj, "url_scheme");
         const char *s = json_string_value(v);
         if (v != NULL && (s == NULL || (strcmp(s, "http") != 0 && strcmp(s, "https") != 0)))
-            mpic_issue_add(issues, "invalid-dcv-parameter", "dcv_check_parameters.url_scheme must be \"http\" or \"https\"");
+            mpic_issue_add(issues, MPIC_ISSUE_INVALID_DCV_PARAMETER, "dcv_check_parameters.url_scheme must be \"http\" or \"https\"");
         p->url_scheme_https = s != NULL && strcmp(s, "https") == 0;
     }
     if (takes(m, K_REGEX) && (p->match_regex = get_string(obj, m, K_REGEX, issues)) != NULL)
@@ -319,7 +327,7 @@ void mpic_wire_parse_dcv(json_t *root, struct mpic_request *r, json_t *issues)
     bool empty_prefix = prefix != NULL && *prefix == '\0';
     if (takes(m, K_PREFIX) && !empty_prefix && (p->dns_name_prefix = get_string(obj, m, K_PREFIX, issues)) != NULL &&
         !prefix_ok(p->dns_name_prefix))
-        mpic_issue_add(issues, "invalid-dcv-parameter",
+        mpic_issue_add(issues, MPIC_ISSUE_INVALID_DCV_PARAMETER,
                        "dcv_check_parameters.dns_name_prefix must be DNS labels (letters, digits, '-', '_')");
     if (takes(m, K_ISSUERS))
         parse_issuers(obj, p, issues);

@@ -131,6 +131,12 @@ struct mpic_curl_loop *mpic_curl_loop_new(struct event_base *base, struct mpic_e
     return l;
 }
 
+void mpic_curl_loop_pool(struct mpic_curl_loop *l, long per_host, long total)
+{
+    curl_multi_setopt(l->multi, CURLMOPT_MAX_HOST_CONNECTIONS, per_host);
+    curl_multi_setopt(l->multi, CURLMOPT_MAXCONNECTS, total);
+}
+
 void mpic_curl_loop_free(struct mpic_curl_loop *l)
 {
     if (l == NULL)

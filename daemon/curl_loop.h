@@ -20,6 +20,10 @@ typedef void (*mpic_curl_done_cb)(CURL *easy, CURLcode rc, void *arg);
 struct mpic_curl_loop *mpic_curl_loop_new(struct event_base *base, struct mpic_error *err);
 void mpic_curl_loop_free(struct mpic_curl_loop *l);
 
+/* A keep-alive pool: at most per_host connections to one host (transfers
+ * beyond wait in curl for one of them), at most total kept open when idle. */
+void mpic_curl_loop_pool(struct mpic_curl_loop *l, long per_host, long total);
+
 /* Starts the transfer. Uses the easy handle's CURLOPT_PRIVATE. */
 int mpic_curl_loop_add(struct mpic_curl_loop *l, CURL *easy, mpic_curl_done_cb cb, void *arg,
                        struct mpic_error *err);

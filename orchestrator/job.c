@@ -104,22 +104,6 @@ static void log_slot(const struct slot *s, const char *reason)
              s->outcome.passed ? "true" : "false", (long long)latency_ms, mpic_log_quote(reason, r, sizeof r));
 }
 
-/* A lost perspective's details: all null, but in the shape of the check
- * (and DCV method) asked for, as the reference coordinator writes them. */
-static json_t *lost_details(const struct mpic_request *r)
-{
-    if (r->check_type != MPIC_CHECK_DCV)
-        return mpic_caa_details_json(-1, NULL, NULL);
-    switch (mpic_dcv_method_kind(r->dcv.method)) {
-    case MPIC_DCV_KIND_HTTP:
-        return mpic_dcv_http_details_json(r->dcv.method, NULL, NULL, -1, NULL);
-    case MPIC_DCV_KIND_TLS_ALPN:
-        return mpic_dcv_alpn_details_json(NULL);
-    default:
-        return mpic_dcv_dns_details_json(r->dcv.method, NULL, -1, -1, NULL, NULL);
-    }
-}
-
 static void slot_fail(struct slot *s, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 static void slot_fail(struct slot *s, const char *fmt, ...)
 {
@@ -129,8 +113,9 @@ static void slot_fail(struct slot *s, const char *fmt, ...)
     vsnprintf(msg, sizeof msg, fmt, ap);
     va_end(ap);
     json_t *cr = mpic_check_response_json(false, false,
-                                          mpic_error_list_json("mpic_error:coordinator:remote_check", msg),
-                                          mpic_clock_now_ns(), s->job->req.check_type, lost_details(&s->job->req));
+                                          mpic_error_list_json(MPIC_ERR_COORDINATOR_REMOTE_CHECK, msg),
+                                          mpic_clock_now_ns(), s->job->req.check_type,
+                                          mpic_empty_details_json(s->job->req.check_type, s->job->req.dcv.method));
     s->entry = mpic_perspective_json(slot_perspective(s)->code, cr);
     s->outcome.completed = false;
     s->outcome.passed = false;
@@ -296,9 +281,9 @@ static void finish_attempt(struct mpic_job *j)
     bool two_rirs = mpic_policy_needs_two_rirs(oc->policy, mpic_clock_now(), count);
     struct mpic_quorum_result q = mpic_quorum_evaluate(outcomes, count, j->orch.quorum_count, two_rirs);
     /* The primary is reported but never counted in the quorum figures. */
-    bool primary_passed = oc->primary == NULL || (j->slots[count].outcome.completed && j->slots[count].outcome.passed);
-    if (oc->require_primary && !primary_passed)
-        q.is_valid = false;
+    struct mpic_primary_verdict pv =
+        mpic_quorum_primary_rule(&q, oc->primary ? &j->slots[count].outcome : NULL, oc->require_primary);
+    q.is_valid = pv.is_valid;
     bool last = q.is_valid || j->attempt + 1 >= j->orch.max_attempts || j->deadline_passed;
     if (!last) {
         if (j->previous == NULL)
@@ -317,7 +302,8 @@ static void finish_attempt(struct mpic_job *j)
     json_object_set_new(rec, "quorum", json_string(quorum));
     json_object_set_new(rec, "quorum_required", json_integer(j->orch.quorum_count));
     json_object_set_new(rec, "passing_rirs", json_integer(q.passing_rirs));
-    json_object_set_new(rec, "primary_passed", oc->primary ? json_boolean(primary_passed) : json_null());
+    json_object_set_new(rec, "primary_passed", pv.state == MPIC_PRIMARY_NONE ? json_null()
+                                                  : json_boolean(pv.state == MPIC_PRIMARY_PASSED));
     json_object_set_new(rec, "perspective_count", json_integer(count));
     json_object_set_new(rec, "attempts", json_integer(j->attempt + 1));
     json_object_set_new(rec, "latency_ms", json_integer(latency_ms));

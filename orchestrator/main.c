@@ -129,12 +129,12 @@ static void handle_mpic(struct orchestrator *o, struct evhttp_request *req)
     struct mpic_error perr;
     int parsed = mpic_request_parse(body, len, &lim, &r, &orch, issues);
     if (orch.perspective_count != 0 && mpic_policy_check_count(oc->policy, now, orch.perspective_count, &perr) != 0) {
-        mpic_issue_add(issues, "policy-minimum-perspectives", "%s", perr.msg);
+        mpic_issue_add(issues, MPIC_ISSUE_POLICY_MINIMUM_PERSPECTIVES, "%s", perr.msg);
         parsed = -1;
     }
     if (r.check_type == MPIC_CHECK_DCV && r.has_dcv &&
         mpic_policy_check_method(oc->policy, now, mpic_dcv_method_name(r.dcv.method), &perr) != 0) {
-        mpic_issue_add(issues, "policy-method-sunset", "%s", perr.msg);
+        mpic_issue_add(issues, MPIC_ISSUE_POLICY_METHOD_SUNSET, "%s", perr.msg);
         parsed = -1;
     }
     if (parsed != 0) {
@@ -155,7 +155,7 @@ static void handle_mpic(struct orchestrator *o, struct evhttp_request *req)
             mpic_http_send_message(req, 500, "Internal Server Error", "out of memory");
             return;
         }
-        mpic_issue_add(issues, "invalid-perspective-count",
+        mpic_issue_add(issues, MPIC_ISSUE_INVALID_PERSPECTIVE_COUNT,
                        "no cohort of %u perspectives can be formed from the %zu configured perspectives under the"
                        " RIR diversity and distance rules", orch.perspective_count, o->cfg.n_perspectives);
         reject(req, issues);
@@ -164,7 +164,7 @@ static void handle_mpic(struct orchestrator *o, struct evhttp_request *req)
     if (orch.cohort > n_cohorts) {
         free(cohorts);
         mpic_request_free(&r);
-        mpic_issue_add(issues, "invalid-cohort-for-single-attempt",
+        mpic_issue_add(issues, MPIC_ISSUE_INVALID_COHORT,
                        "cohort_for_single_attempt %u: this server forms %zu cohort%s of %u perspectives for this"
                        " target (numbered from 1)", orch.cohort, n_cohorts, n_cohorts == 1 ? "" : "s",
                        orch.perspective_count);

@@ -11,7 +11,7 @@
 #include "wire.h"
 
 #define ACME_IDENTIFIER_OID "1.3.6.1.5.5.7.1.31"
-#define CERT_ERROR(reason) "mpic_error:dcv_checker:tls_alpn:certificate:" reason
+#define CERT_ERROR(reason) MPIC_ERR_TLS_ALPN_CERTIFICATE(reason)
 #define ALPN_NAME "acme-tls/1"
 
 static bool ascii_equal_nocase(const unsigned char *a, size_t alen, const char *b)

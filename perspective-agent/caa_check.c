@@ -24,9 +24,10 @@
 #include "dns_climb.h"
 #include "dnssec.h"
 #include "netaddr.h"
+#include "wire_errors.h"
 
-static const char *const lookup_error = "mpic_error:caa_checker:lookup";
-static const char *const permitted_error = "mpic_error:caa_checker:lookup_failure_permitted";
+static const char *const lookup_error = MPIC_ERR_CAA_LOOKUP;
+static const char *const permitted_error = MPIC_ERR_CAA_LOOKUP_FAILURE_PERMITTED;
 
 struct mpic_caa_check {
     mpic_caa_check_cb cb;

@@ -53,9 +53,9 @@
 #define ALPN_PORT 443
 #define DEFAULT_TIMEOUT_MS 10000
 
-static const char *const lookup_error = "mpic_error:dcv_checker:lookup";
-static const char *const refused_error = "mpic_error:dcv_checker:tls_alpn:target_refused";
-static const char *const connect_error = "mpic_error:dcv_checker:tls_alpn:connect";
+static const char *const lookup_error = MPIC_ERR_DCV_LOOKUP;
+static const char *const refused_error = MPIC_ERR_TLS_ALPN_TARGET_REFUSED;
+static const char *const connect_error = MPIC_ERR_TLS_ALPN_CONNECT;
 
 /* The ALPN protocol list in wire form: one length-prefixed name. */
 static const unsigned char alpn_wire[] = "\x0a" "acme-tls/1";

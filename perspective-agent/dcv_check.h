@@ -1,5 +1,5 @@
 /* The agent's DCV checks. Each kind (DNS, HTTP, TLS-ALPN) lives in its own
- * file with the same start/cancel shape; dcv_check.c picks one by method. */
+ * file with the same start/cancel shape; checks.c picks one by method. */
 #ifndef MPIC_DCV_CHECK_H
 #define MPIC_DCV_CHECK_H
 

@@ -52,8 +52,8 @@ struct mpic_dcv_dns {
 };
 #include "wire.h"
 
-static const char *const lookup_error = "mpic_error:dcv_checker:lookup";
-static const char *const parameter_error = "mpic_error:dcv_checker:parameter";
+static const char *const lookup_error = MPIC_ERR_DCV_LOOKUP;
+static const char *const parameter_error = MPIC_ERR_DCV_PARAMETER;
 
 static void check_free(struct mpic_dcv_dns *c)
 {

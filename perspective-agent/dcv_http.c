@@ -67,10 +67,10 @@
 #define PAGE_BYTES 100            /* response_page: base64 of this many bytes */
 #define USER_AGENT "mpic-agent"
 
-static const char *const err_http = "mpic_error:http";
-static const char *const err_redirect = "mpic_error:redirect:invalid";
-static const char *const err_lookup = "mpic_error:dcv_checker:lookup";
-static const char *const err_param = "mpic_error:dcv_checker:parameter";
+static const char *const err_http = MPIC_ERR_HTTP;
+static const char *const err_redirect = MPIC_ERR_REDIRECT_INVALID;
+static const char *const err_lookup = MPIC_ERR_DCV_LOOKUP;
+static const char *const err_param = MPIC_ERR_DCV_PARAMETER;
 
 struct mpic_dcv_http {
     struct mpic_dcv_ctx ctx;

@@ -40,7 +40,7 @@ json_t *mpic_lab_check_response(const struct mpic_lab_behaviour *b, enum mpic_ch
 {
     json_t *errors = NULL;
     if (b->error != NULL || !b->completed)
-        errors = mpic_error_list_json("mpic_error:lab_behaviour", b->error ? b->error : "lab behaviour: not completed");
+        errors = mpic_error_list_json(MPIC_ERR_LAB_BEHAVIOUR, b->error ? b->error : "lab behaviour: not completed");
     return mpic_check_response_json(b->completed, b->passed, errors, mpic_clock_now_ns(), type, details);
 }
 

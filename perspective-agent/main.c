@@ -15,10 +15,9 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "caa_check.h"
+#include "checks.h"
 #include "clock.h"
 #include "curl_loop.h"
-#include "dcv_check.h"
 #include "config.h"
 #include "httpd.h"
 #ifdef MPIC_LAB_BEHAVIOUR
@@ -47,9 +46,7 @@ struct job {
     struct agent *agent;
     struct evhttp_request *req;
     struct mpic_request request;
-    struct mpic_caa_check *check;
-    enum mpic_dcv_kind dcv_kind;     /* with dcv: which of the handles below runs */
-    void *dcv;                       /* struct mpic_dcv_dns / _http / _alpn while running */
+    struct mpic_agent_check *check;  /* while running */
     struct event *deadline;
     const struct mpic_lab_behaviour *lab;   /* the lab rule this target selected, or NULL */
     struct event *lab_delay;
@@ -58,21 +55,10 @@ struct job {
     struct job *prev, *next;
 };
 
-static void dcv_cancel(enum mpic_dcv_kind kind, void *impl)
-{
-    switch (kind) {
-    case MPIC_DCV_KIND_DNS: mpic_dcv_dns_cancel(impl); break;
-    case MPIC_DCV_KIND_HTTP: mpic_dcv_http_cancel(impl); break;
-    case MPIC_DCV_KIND_TLS_ALPN: mpic_dcv_alpn_cancel(impl); break;
-    }
-}
-
 static void job_free(struct job *j)
 {
     if (j->check != NULL)
-        mpic_caa_check_cancel(j->check);
-    if (j->dcv != NULL)
-        dcv_cancel(j->dcv_kind, j->dcv);
+        mpic_agent_check_cancel(j->check);
     if (j->deadline != NULL)
         event_free(j->deadline);
     if (j->lab_delay != NULL)
@@ -101,52 +87,13 @@ static void job_reply(struct job *j, json_t *check_response, const char *outcome
     job_free(j);
 }
 
-static void on_caa_done(const struct mpic_caa_outcome *o, void *arg)
+static void on_check_done(struct mpic_agent_check_result *res, void *arg)
 {
     struct job *j = arg;
     j->check = NULL;   /* finished: must not be cancelled */
-    snprintf(j->ad, sizeof j->ad, "%s", o->ad_summary);
-    json_t *errors = o->error_type ? mpic_error_list_json(o->error_type, o->error_message) : NULL;
-    json_t *details = mpic_caa_details_json(o->record_present, o->found_at, &o->records_seen);
-    json_t *cr = mpic_check_response_json(o->completed, o->passed, errors, mpic_clock_now_ns(), MPIC_CHECK_CAA, details);
-    const char *outcome = !o->completed ? "error" : o->passed ? "passed" : "failed";
-    job_reply(j, cr, outcome, o->error_type ? o->error_message : mpic_caa_reason_text(o->reason));
-}
-
-static void on_dcv_done(struct mpic_dcv_outcome *o, void *arg)
-{
-    struct job *j = arg;
-    j->dcv = NULL;   /* finished: must not be cancelled */
-    json_t *cr = mpic_check_response_json(o->completed, o->passed, o->errors, mpic_clock_now_ns(), MPIC_CHECK_DCV,
-                                          o->details);
-    o->errors = o->details = NULL;
-    const char *outcome = !o->completed ? "error" : o->passed ? "passed" : "failed";
-    json_t *first = json_array_get(json_object_get(cr, "errors"), 0);
-    job_reply(j, cr, outcome, json_string_value(json_object_get(first, "error_message")));
-}
-
-/* The error type a check that ran out of time reports, by what it was doing. */
-static const char *timeout_error_type(const struct job *j)
-{
-    if (j->request.check_type == MPIC_CHECK_CAA)
-        return "mpic_error:caa_checker:lookup";
-    switch (j->dcv_kind) {
-    case MPIC_DCV_KIND_HTTP: return "mpic_error:http";
-    case MPIC_DCV_KIND_TLS_ALPN: return "mpic_error:dcv_checker:tls_alpn:connect";
-    default: return "mpic_error:dcv_checker:lookup";
-    }
-}
-
-static json_t *empty_details(const struct job *j)
-{
-    const struct mpic_dcv_params *p = &j->request.dcv;
-    if (j->request.check_type == MPIC_CHECK_CAA)
-        return mpic_caa_details_json(-1, NULL, NULL);
-    switch (j->dcv_kind) {
-    case MPIC_DCV_KIND_HTTP: return mpic_dcv_http_details_json(p->method, NULL, NULL, -1, NULL);
-    case MPIC_DCV_KIND_TLS_ALPN: return mpic_dcv_alpn_details_json(NULL);
-    default: return mpic_dcv_dns_details_json(p->method, NULL, -1, -1, NULL, NULL);
-    }
+    if (res->ad != NULL)
+        snprintf(j->ad, sizeof j->ad, "%s", res->ad);
+    job_reply(j, res->check_response, res->outcome, res->detail);
 }
 
 static void on_deadline(evutil_socket_t fd, short what, void *arg)
@@ -156,38 +103,10 @@ static void on_deadline(evutil_socket_t fd, short what, void *arg)
     snprintf(msg, sizeof msg, "the %s check did not finish within %u ms",
              j->request.check_type == MPIC_CHECK_CAA ? "CAA" : mpic_dcv_method_name(j->request.dcv.method),
              j->agent->cfg.agent.check_timeout_ms);
-    json_t *cr = mpic_check_response_json(false, false, mpic_error_list_json(timeout_error_type(j), msg),
-                                          mpic_clock_now_ns(), j->request.check_type, empty_details(j));
+    json_t *cr = mpic_check_response_json(false, false, mpic_error_list_json(mpic_agent_check_timeout_error(&j->request), msg),
+                                          mpic_clock_now_ns(), j->request.check_type,
+                                          mpic_empty_details_json(j->request.check_type, j->request.dcv.method));
     job_reply(j, cr, "timeout", msg);
-}
-
-/* Starts the DCV check of the job's method; 0, or -1 with err. */
-static int start_dcv(struct agent *a, struct job *j, struct mpic_error *err)
-{
-    struct mpic_dcv_ctx ctx = {
-        .base = a->base,
-        .resolver = a->resolver,
-        .curl = a->curl,
-        .allow_private_targets = a->cfg.agent.allow_private_targets,
-        .dnssec = a->cfg.agent.dns.dnssec,
-        /* Leave the agent's own deadline room to report. */
-        .timeout_ms = a->cfg.agent.check_timeout_ms > 200 ? a->cfg.agent.check_timeout_ms - 100
-                                                          : a->cfg.agent.check_timeout_ms,
-    };
-    const struct mpic_request *r = &j->request;
-    j->dcv_kind = mpic_dcv_method_kind(r->dcv.method);
-    switch (j->dcv_kind) {
-    case MPIC_DCV_KIND_DNS:
-        j->dcv = mpic_dcv_dns_start(&ctx, r->target, &r->target_info, &r->dcv, on_dcv_done, j, err);
-        break;
-    case MPIC_DCV_KIND_HTTP:
-        j->dcv = mpic_dcv_http_start(&ctx, r->target, &r->target_info, &r->dcv, on_dcv_done, j, err);
-        break;
-    case MPIC_DCV_KIND_TLS_ALPN:
-        j->dcv = mpic_dcv_alpn_start(&ctx, r->target, &r->target_info, &r->dcv, on_dcv_done, j, err);
-        break;
-    }
-    return j->dcv != NULL ? 0 : -1;
 }
 
 static void start_check(struct job *j);
@@ -206,9 +125,8 @@ static void lab_act(evutil_socket_t fd, short what, void *arg)
     if (b->action == MPIC_LAB_DELAY) {
         start_check(j);
     } else if (b->action == MPIC_LAB_RESULT) {
-        if (j->request.check_type == MPIC_CHECK_DCV)
-            j->dcv_kind = mpic_dcv_method_kind(j->request.dcv.method);
-        json_t *cr = mpic_lab_check_response(b, j->request.check_type, empty_details(j));
+        json_t *cr = mpic_lab_check_response(b, j->request.check_type,
+                                             mpic_empty_details_json(j->request.check_type, j->request.dcv.method));
         job_reply(j, cr, "lab", b->error ? b->error : "lab behaviour");
     } else {
         mpic_lab_answer_raw(j->req, b);
@@ -268,9 +186,14 @@ static void start_check(struct job *j)
     struct evhttp_request *req = j->req;
     struct mpic_error err;
     struct timeval tv = { a->cfg.agent.check_timeout_ms / 1000, (a->cfg.agent.check_timeout_ms % 1000) * 1000 };
+    struct mpic_agent_check_env env = { a->base, a->resolver, a->curl, &a->cfg };
     j->deadline = evtimer_new(a->base, on_deadline, j);
+    /* A DCV check refuses to start on parameters the wire model lets through (the client's mistake);
+     * a CAA check only for want of resources. */
     if (j->request.check_type == MPIC_CHECK_DCV) {
-        if (j->deadline == NULL || start_dcv(a, j, &err) != 0) {
+        if (j->deadline != NULL)
+            j->check = mpic_agent_check_start(&env, &j->request, on_check_done, j, &err);
+        if (j->check == NULL) {
             mpic_log(MPIC_LOG_WARN, "check_start_failed", "error=\"%s\"", j->deadline ? err.msg : "out of memory");
             mpic_http_send_message(req, j->deadline ? 400 : 500, j->deadline ? "Bad Request" : "Internal Server Error",
                        j->deadline ? err.msg : "out of memory");
@@ -280,19 +203,7 @@ static void start_check(struct job *j)
         evtimer_add(j->deadline, &tv);
         return;
     }
-    const struct mpic_strv *doms = j->request.caa.domains.v ? &j->request.caa.domains : &a->cfg.caa_issuer_domains;
-    struct mpic_caa_check_params p = {
-        .target = j->request.target,
-        .cert_type = j->request.caa.cert_type,
-        .issuer_domains = (const char *const *)doms->v,
-        .n_issuer_domains = doms->n,
-        .account_uri = j->request.caa.account_uri,
-        .validation_method = j->request.caa.validation_method,
-        .flag1_is_critical = a->cfg.caa_flag1_is_critical,
-        .allow_lookup_failure = j->request.caa.allow_lookup_failure,
-        .dnssec = a->cfg.agent.dns.dnssec,
-    };
-    j->check = mpic_caa_check_start(a->resolver, &p, on_caa_done, j, &err);
+    j->check = mpic_agent_check_start(&env, &j->request, on_check_done, j, &err);
     if (j->deadline == NULL || j->check == NULL) {
         mpic_log(MPIC_LOG_ERROR, "check_start_failed", "error=\"%s\"", j->check ? "out of memory" : err.msg);
         mpic_http_send_message(req, 500, "Internal Server Error", "cannot start the check");

@@ -43,26 +43,13 @@ REPO=$(cd "$(dirname "$0")/.." && pwd)
 PY=/usr/bin/python3
 ME=$(basename "$0")
 
-# The primary network perspective of --primary: Denver, at least 500 km from every remote.
-PRIMARY_ROW="ca-primary|CA primary (Denver)|ARIN||39.7392|-104.9903"
-
-# code|human name|RIR|too close to|lat|lon. up uses the first --agents entries, in this order.
-# lat/lon: approximate coordinates of the region's city (Ashburn, Dublin, Tokyo, Boardman,
-# Frankfurt, Sao Paulo, Columbus, Sydney, Cape Town, Stockholm), written as each perspective's
-# location; the orchestrator computes the 500 km rule from them (Ashburn-Columbus: 484 km, so
-# us-east-1 and us-east-2 are too close by distance as well as by their explicit entry).
-CATALOGUE=(
-    "us-east-1|US East (N. Virginia)|ARIN|us-east-2|39.0438|-77.4874"
-    "eu-west-1|Europe (Ireland)|RIPE NCC||53.3498|-6.2603"
-    "ap-northeast-1|Asia Pacific (Tokyo)|APNIC||35.6762|139.6503"
-    "us-west-2|US West (Oregon)|ARIN||45.8399|-119.7006"
-    "eu-central-1|Europe (Frankfurt)|RIPE NCC||50.1109|8.6821"
-    "sa-east-1|South America (Sao Paulo)|LACNIC||-23.5505|-46.6333"
-    "us-east-2|US East (Ohio)|ARIN|us-east-1|39.9612|-82.9988"
-    "ap-southeast-2|Asia Pacific (Sydney)|APNIC||-33.8688|151.2093"
-    "af-south-1|Africa (Cape Town)|AFRINIC||-33.9249|18.4241"
-    "eu-north-1|Europe (Stockholm)|RIPE NCC||59.3293|18.0686"
-)
+# The perspective catalogue (code, name, RIR, too-close codes, location) is scripts/perspectives.json,
+# which the integration tests read too; up uses its first --agents entries, in that order, and
+# cluster-config.py writes the configs from it. Locations are approximate coordinates of each
+# region's city; the orchestrator computes the 500 km rule from them (Ashburn-Columbus: 484 km, so
+# us-east-1 and us-east-2 are too close by distance as well as by their explicit entry). The
+# primary network perspective of --primary (ca-primary, Denver) is at least 500 km from every remote.
+CONFIG_PY=$REPO/scripts/cluster-config.py
 
 usage() {
     sed -n '6,34p' "$0" | sed 's/^# \{0,1\}//' >&2
@@ -210,118 +197,15 @@ write_configs() {   # write_configs RESOLVER CODE...
         [ "$AGENTS" -ge 4 ] || policy=open-mpic-reference
     fi
     MPIC_POLICY=$policy MPIC_DNSSEC=$DNSSEC MPIC_PRIVATE_TARGETS=$PRIVATE_TARGETS MPIC_SPLIT_RESOLVER=$SPLIT_RESOLVER \
-    MPIC_SPLIT_COUNT=$SPLIT_COUNT MPIC_PRIMARY=$([ "$PRIMARY" = true ] && echo "$PRIMARY_ROW") \
-    MPIC_PRIMARY_RESOLVER=$PRIMARY_RESOLVER MPIC_REQUIRE_PRIMARY=$REQUIRE_PRIMARY MPIC_SCENARIOS=$SCENARIOS MPIC_DEFAULT_COUNT=$DEFAULT_COUNT "$PY" - "$STATE" "$PORT" "$1" "${MPIC_LOG_LEVEL:-info}" "${CATALOGUE[@]:0:$AGENTS}" <<'PY'
-import hashlib, json, os, subprocess, sys
-state, port, resolver, log_level = sys.argv[1], int(sys.argv[2]), sys.argv[3], sys.argv[4]
-rows = [r.split("|") for r in sys.argv[5:]]
-split_resolver = os.environ["MPIC_SPLIT_RESOLVER"]
-split_from = len(rows) - int(os.environ["MPIC_SPLIT_COUNT"]) + 1 if split_resolver else len(rows) + 1
-codes = {r[0] for r in rows}
-certs, secrets = f"{state}/certs", f"{state}/secrets"
-catalogue = []
-for i, (code, name, rir, close, lat, lon) in enumerate(rows, start=1):
-    p = {"code": code, "name": name, "rir": rir, "url": f"https://127.0.0.1:{port + i}",
-         "location": {"lat": float(lat), "lon": float(lon)}}
-    near = [c for c in close.split(",") if c in codes]   # too_close must name known codes
-    if near:
-        p["too_close"] = near
-    catalogue.append(p)
-# The agents serve only the orchestrator: its CN, and its key pinned (SPKI SHA-256), since the
-# cluster CA signs the agents' certificates too.
-pubkey = subprocess.run(["openssl", "x509", "-in", f"{certs}/orchestrator.crt", "-noout", "-pubkey"],
-                        check=True, capture_output=True).stdout
-spki = subprocess.run(["openssl", "pkey", "-pubin", "-outform", "DER"], input=pubkey, check=True,
-                      capture_output=True).stdout
-orchestrator_identity = {"cn": "mpic-orchestrator", "spki_sha256": [hashlib.sha256(spki).hexdigest()]}
-common = {"log_level": log_level, "caa": {"issuer_domains": ["ca.example.net"]},
-          "perspectives": catalogue}
-primary_orch, primary = {}, None
-if os.environ["MPIC_PRIMARY"]:
-    code, name, rir, _, lat, lon = os.environ["MPIC_PRIMARY"].split("|")
-    primary = {"code": code, "name": name, "rir": rir, "url": f"https://127.0.0.1:{port + len(rows) + 1}",
-               "location": {"lat": float(lat), "lon": float(lon)}}
-    primary_orch = {"primary": primary, "require_primary": os.environ["MPIC_REQUIRE_PRIMARY"] == "true"}
-
-# Scenario mode: a lost perspective must cost 2 s, not 10 (docs/conformance.md, Scenario mode).
-scenarios = os.environ["MPIC_SCENARIOS"] == "true"
-scenario_orch = {"perspective_timeout_ms": 2000, "request_timeout_ms": 10000} if scenarios else {}
-
-def write(name, doc):
-    path = f"{state}/config/{name}.json"
-    with open(path, "w") as f:
-        json.dump(doc, f, indent=2, ensure_ascii=False)
-        f.write("\n")
-
-write("orchestrator", dict(common, orchestrator=dict({
-    "listen": f"127.0.0.1:{port}",
-    "api_keys": [f"file:{secrets}/api-key"],
-    "cohort_secret": f"file:{secrets}/cohort-secret",
-    "agent_tls": {"ca": f"{certs}/ca.crt", "cert": f"{certs}/orchestrator.crt",
-                  "key": f"{certs}/orchestrator.key"},
-    "default_perspective_count": int(os.environ["MPIC_DEFAULT_COUNT"] or min(len(rows), 6)),
-    "max_attempts_cap": 3,
-    "policy": os.environ["MPIC_POLICY"],
-    "audit_log": {"path": f"{state}/logs/audit.jsonl", "fsync": "per-request"},
-}, **primary_orch, **scenario_orch)))
-for i, p in enumerate(catalogue, start=1):
-    code = p["code"]
-    write(f"agent-{code}", dict(common, agent={
-        "perspective": code,
-        "listen": f"127.0.0.1:{port + i}",
-        "tls": {"ca": f"{certs}/ca.crt", "cert": f"{certs}/agent-{code}.crt",
-                "key": f"{certs}/agent-{code}.key"},
-        "orchestrator_identity": orchestrator_identity,
-        "dns": dict({"resolvers": [split_resolver if i >= split_from else resolver], "timeout_ms": 1500, "tries": 2},
-                    **({"dnssec": os.environ["MPIC_DNSSEC"]} if os.environ["MPIC_DNSSEC"] else {})),
-        "allow_private_targets": os.environ["MPIC_PRIVATE_TARGETS"] == "true",
-        "policy": os.environ["MPIC_POLICY"],
-    }))
-if primary:
-    # The primary is not in the remote catalogue, so its config carries none.
-    write("agent-" + primary["code"], {"log_level": log_level, "caa": common["caa"], "agent": {
-        "perspective": primary["code"],
-        "listen": f"127.0.0.1:{port + len(rows) + 1}",
-        "tls": {"ca": f"{certs}/ca.crt", "cert": f"{certs}/agent-{primary['code']}.crt",
-                "key": f"{certs}/agent-{primary['code']}.key"},
-        "orchestrator_identity": orchestrator_identity,
-        "dns": {"resolvers": [os.environ["MPIC_PRIMARY_RESOLVER"] or resolver], "timeout_ms": 1500, "tries": 2},
-        "allow_private_targets": os.environ["MPIC_PRIVATE_TARGETS"] == "true",
-    }})
-PY
+    MPIC_SPLIT_COUNT=$SPLIT_COUNT MPIC_PRIMARY=$PRIMARY \
+    MPIC_PRIMARY_RESOLVER=$PRIMARY_RESOLVER MPIC_REQUIRE_PRIMARY=$REQUIRE_PRIMARY MPIC_SCENARIOS=$SCENARIOS MPIC_DEFAULT_COUNT=$DEFAULT_COUNT \
+        "$PY" "$CONFIG_PY" configs "$STATE" "$PORT" "$1" "${MPIC_LOG_LEVEL:-info}" "$AGENTS"
 }
 
 # Scenario mode: merge tests/conformance/behaviours.json into the agents' configs, the
 # first cohort of a name computed from the orchestrator's config by mpic-lab-cohorts.
 write_behaviours() {
-    "$PY" - "$STATE" "$REPO/tests/conformance/behaviours.json" "$BUILD/mpic-lab-cohorts" "${CATALOGUE[@]:0:$AGENTS}" <<'PY'
-import json, subprocess, sys
-state, table, tool = sys.argv[1:4]
-codes = [r.split("|")[0] for r in sys.argv[4:]]
-rules = {c: [] for c in codes}
-for b in json.load(open(table))["behaviours"]:
-    who = b["agents"]
-    if who == "all":
-        who = codes
-    elif isinstance(who, dict):
-        p = subprocess.run([tool, f"{state}/config/orchestrator.json", who["first_cohort_of"], str(who["size"])],
-                           stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-        if p.returncode != 0 or len(p.stdout.splitlines()) < 2:
-            sys.exit(f"{tool}: no two cohorts of {who['size']} for {who['first_cohort_of']}: {p.stderr.strip()}")
-        who = p.stdout.splitlines()[0].split()
-        print(f"first cohort of {b['agents']['first_cohort_of']}: {' '.join(who)}")
-    else:
-        who = [codes[i] for i in who]
-    for c in who:
-        rules[c].append(b["rule"])
-for c in codes:
-    path = f"{state}/config/agent-{c}.json"
-    doc = json.load(open(path))
-    doc["agent"]["lab_behaviours"] = rules[c]
-    with open(path, "w") as f:
-        json.dump(doc, f, indent=2, ensure_ascii=False)
-        f.write("\n")
-PY
+    "$PY" "$CONFIG_PY" behaviours "$STATE" "$REPO/tests/conformance/behaviours.json" "$BUILD/mpic-lab-cohorts" "$AGENTS"
 }
 
 cmd_up() {
@@ -373,9 +257,10 @@ cmd_up() {
     mkdir -p "$STATE"/config "$STATE"/secrets "$LOGS" "$PIDS"
     chmod 0700 "$STATE"/secrets
 
-    local codes=() i row
-    for row in "${CATALOGUE[@]:0:$AGENTS}"; do codes+=("${row%%|*}"); done
-    [ "$PRIMARY" = false ] || codes+=("${PRIMARY_ROW%%|*}")   # started last, on port N+agents+1
+    local codes=() i
+    mapfile -t codes < <("$PY" "$CONFIG_PY" codes "$AGENTS")
+    [ "${#codes[@]}" = "$AGENTS" ] || die "cannot read $AGENTS perspectives from scripts/perspectives.json"
+    [ "$PRIMARY" = false ] || codes+=("$("$PY" "$CONFIG_PY" primary-code)")   # started last, on port N+agents+1
 
     STARTED=1
     trap on_exit EXIT
@@ -462,8 +347,8 @@ cmd_down() {
 }
 
 cmd_status() {
-    local all=1 any=0 name pid row names=(orchestrator)
-    for row in "${CATALOGUE[@]}" "$PRIMARY_ROW"; do names+=("agent-${row%%|*}"); done
+    local all=1 any=0 name pid code names=(orchestrator)
+    for code in $("$PY" "$CONFIG_PY" codes) $("$PY" "$CONFIG_PY" primary-code); do names+=("agent-$code"); done
     for name in "${names[@]}"; do   # whatever the last up configured, in catalogue order
         [ -f "$STATE/config/$name.json" ] || continue
         any=1

@@ -35,15 +35,13 @@ import schema
 REPO = pathlib.Path(__file__).resolve().parents[2]
 CLUSTER_SCRIPT = REPO / "scripts" / "local-cluster.sh"
 
-# The cluster contract: `up --agents N` runs the first N of this catalogue, agent i (0-based)
-# on 127.0.0.1:PORT+1+i; N is 6 unless given. us-east-1 and us-east-2 are "too close".
-CATALOGUE = ["us-east-1", "eu-west-1", "ap-northeast-1", "us-west-2", "eu-central-1", "sa-east-1",
-             "us-east-2", "ap-southeast-2", "af-south-1", "eu-north-1"]
+# The cluster contract: `up --agents N` runs the first N of the catalogue in
+# scripts/perspectives.json, agent i (0-based) on 127.0.0.1:PORT+1+i; N is 6 unless given.
+# us-east-1 and us-east-2 are "too close".
+_PERSPECTIVES = json.loads((REPO / "scripts" / "perspectives.json").read_text())["perspectives"]
+CATALOGUE = [p["code"] for p in _PERSPECTIVES]
 AGENT_CODES = CATALOGUE[:6]
-AGENT_RIR = {"us-east-1": "ARIN", "us-west-2": "ARIN", "us-east-2": "ARIN",
-             "eu-west-1": "RIPE NCC", "eu-central-1": "RIPE NCC", "eu-north-1": "RIPE NCC",
-             "ap-northeast-1": "APNIC", "ap-southeast-2": "APNIC", "sa-east-1": "LACNIC",
-             "af-south-1": "AFRINIC"}
+AGENT_RIR = {p["code"]: p["rir"] for p in _PERSPECTIVES}
 DEFAULT_PERSPECTIVE_COUNT = 6
 MAX_ATTEMPTS_CAP = 3
 ISSUER = "ca.example.net"

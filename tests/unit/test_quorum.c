@@ -1,5 +1,6 @@
 /* Quorum rules: the BR table (1 loss for 2..5, 2 for 6+), is_valid,
- * mpic_completed and the two-RIR rule for cohorts larger than two. */
+ * mpic_completed, the two-RIR rule for cohorts larger than two, and the
+ * require-primary rule. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -18,7 +19,6 @@ static void quorum_default_follows_br_table(void **state)
     (void)state;
     for (unsigned n = 2; n <= 8; n++) {
         assert_int_equal(mpic_quorum_default(n), required[n]);
-        assert_int_equal(mpic_quorum_min(n), required[n]);
     }
     assert_int_equal(mpic_quorum_default(20), 18);
 }
@@ -162,6 +162,76 @@ static void br_two_rirs_applies_to_cohort_of_two(void **state)
     assert_true(mpic_quorum_evaluate(o, 2, 1, false).is_valid);
 }
 
+static const struct mpic_quorum_result quorum_met = { .is_valid = true, .mpic_completed = true, .passed = 3,
+                                                       .completed = 3, .passing_rirs = 2 };
+static const struct mpic_quorum_result quorum_missed = { .is_valid = false, .mpic_completed = true, .passed = 1,
+                                                         .completed = 3, .passing_rirs = 1 };
+static const struct mpic_perspective_outcome primary_passed = { true, true, MPIC_RIR_ARIN };
+static const struct mpic_perspective_outcome primary_failed = { true, false, MPIC_RIR_ARIN };
+static const struct mpic_perspective_outcome primary_lost = { false, false, MPIC_RIR_ARIN };
+
+static void primary_absent_leaves_quorum_verdict(void **state)
+{
+    (void)state;
+    struct mpic_primary_verdict v = mpic_quorum_primary_rule(&quorum_met, NULL, true);
+    assert_true(v.is_valid);
+    assert_int_equal(v.state, MPIC_PRIMARY_NONE);
+    v = mpic_quorum_primary_rule(&quorum_missed, NULL, true);
+    assert_false(v.is_valid);
+    assert_int_equal(v.state, MPIC_PRIMARY_NONE);
+}
+
+static void required_primary_failing_invalidates_quorum(void **state)
+{
+    (void)state;
+    struct mpic_primary_verdict v = mpic_quorum_primary_rule(&quorum_met, &primary_failed, true);
+    assert_false(v.is_valid);
+    assert_int_equal(v.state, MPIC_PRIMARY_NOT_PASSED);
+}
+
+static void required_primary_incomplete_invalidates_quorum(void **state)
+{
+    (void)state;
+    struct mpic_primary_verdict v = mpic_quorum_primary_rule(&quorum_met, &primary_lost, true);
+    assert_false(v.is_valid);
+    assert_int_equal(v.state, MPIC_PRIMARY_INCOMPLETE);
+}
+
+/* A pass without completion is a contradiction: it does not satisfy the rule. */
+static void required_primary_pass_without_completion_invalidates(void **state)
+{
+    (void)state;
+    const struct mpic_perspective_outcome odd = { false, true, MPIC_RIR_ARIN };
+    struct mpic_primary_verdict v = mpic_quorum_primary_rule(&quorum_met, &odd, true);
+    assert_false(v.is_valid);
+    assert_int_equal(v.state, MPIC_PRIMARY_INCOMPLETE);
+}
+
+static void required_primary_passing_keeps_quorum_verdict(void **state)
+{
+    (void)state;
+    struct mpic_primary_verdict v = mpic_quorum_primary_rule(&quorum_met, &primary_passed, true);
+    assert_true(v.is_valid);
+    assert_int_equal(v.state, MPIC_PRIMARY_PASSED);
+    /* The primary corroborates nothing itself: it cannot rescue a missed quorum. */
+    v = mpic_quorum_primary_rule(&quorum_missed, &primary_passed, true);
+    assert_false(v.is_valid);
+    assert_int_equal(v.state, MPIC_PRIMARY_PASSED);
+}
+
+static void unrequired_primary_is_reported_only(void **state)
+{
+    (void)state;
+    struct mpic_primary_verdict v = mpic_quorum_primary_rule(&quorum_met, &primary_failed, false);
+    assert_true(v.is_valid);
+    assert_int_equal(v.state, MPIC_PRIMARY_NOT_PASSED);
+    v = mpic_quorum_primary_rule(&quorum_met, &primary_lost, false);
+    assert_true(v.is_valid);
+    assert_int_equal(v.state, MPIC_PRIMARY_INCOMPLETE);
+    v = mpic_quorum_primary_rule(&quorum_missed, &primary_passed, false);
+    assert_false(v.is_valid);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -176,6 +246,12 @@ int main(void)
         cmocka_unit_test(quorum_pass_without_completion_not_counted),
         cmocka_unit_test(quorum_above_count_never_met),
         cmocka_unit_test(quorum_no_perspectives_never_valid),
+        cmocka_unit_test(primary_absent_leaves_quorum_verdict),
+        cmocka_unit_test(required_primary_failing_invalidates_quorum),
+        cmocka_unit_test(required_primary_incomplete_invalidates_quorum),
+        cmocka_unit_test(required_primary_pass_without_completion_invalidates),
+        cmocka_unit_test(required_primary_passing_keeps_quorum_verdict),
+        cmocka_unit_test(unrequired_primary_is_reported_only),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -272,6 +272,21 @@ static void dcv_agent_details_checked_per_method(void **state)
     json_decref(issues);
 }
 
+/* The table the mpic client asks before it sends a flag. */
+static void dcv_param_use_reports_required_optional_and_foreign_keys(void **state)
+{
+    (void)state;
+    assert_int_equal(mpic_dcv_param_use(MPIC_DCV_ACME_HTTP_01, "token"), 2);
+    assert_int_equal(mpic_dcv_param_use(MPIC_DCV_ACME_HTTP_01, "http_headers"), 1);
+    assert_int_equal(mpic_dcv_param_use(MPIC_DCV_ACME_DNS_01, "token"), 0);
+    assert_int_equal(mpic_dcv_param_use(MPIC_DCV_DNS_CHANGE, "require_exact_match"), 1);
+    assert_int_equal(mpic_dcv_param_use(MPIC_DCV_DNS_PERSISTENT, "issuer_domain_names"), 2);
+    assert_int_equal(mpic_dcv_param_use(MPIC_DCV_DNS_PERSISTENT, "account_uri"), 0);
+    assert_int_equal(mpic_dcv_param_use(MPIC_DCV_DNS_ACCOUNT_01, "account_uri"), 2);
+    assert_int_equal(mpic_dcv_param_use(MPIC_DCV_WEBSITE_CHANGE, "validation_method"), 0);
+    assert_int_equal(mpic_dcv_param_use(MPIC_DCV_METHOD_COUNT, "token"), 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -284,6 +299,7 @@ int main(void)
         cmocka_unit_test(dcv_response_matches_golden_bytes),
         cmocka_unit_test(dcv_agent_request_round_trip),
         cmocka_unit_test(dcv_agent_details_checked_per_method),
+        cmocka_unit_test(dcv_param_use_reports_required_optional_and_foreign_keys),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
