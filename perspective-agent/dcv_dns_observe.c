@@ -14,42 +14,18 @@
 #include "caa.h"
 #include "dnsanswer.h"
 #include "netaddr.h"
+#include "utf8.h"
 
 /* ---- presentation of what was observed ---- */
 
-/* Valid UTF-8 (no overlong forms, surrogates or code points past U+10FFFF,
- * which JSON strings cannot carry) without control characters. */
+/* Valid UTF-8 (utf8.h) without control characters, C1 ones included. */
 static bool utf8_printable(const uint8_t *s, size_t len)
 {
     for (size_t i = 0; i < len;) {
-        uint8_t b = s[i];
-        if (b < 0x20 || b == 0x7f)
+        size_t n = mpic_utf8_seq_len(s + i, len - i);
+        if (n == 0 || s[i] < 0x20 || s[i] == 0x7f || (s[i] == 0xc2 && s[i + 1] < 0xa0))
             return false;
-        if (b < 0x80) {
-            i++;
-            continue;
-        }
-        size_t more;
-        uint32_t cp, min;
-        if ((b & 0xe0) == 0xc0) {
-            more = 1, cp = b & 0x1f, min = 0x80;
-        } else if ((b & 0xf0) == 0xe0) {
-            more = 2, cp = b & 0x0f, min = 0x800;
-        } else if ((b & 0xf8) == 0xf0) {
-            more = 3, cp = b & 0x07, min = 0x10000;
-        } else {
-            return false;
-        }
-        if (i + more >= len)
-            return false;
-        for (size_t k = 1; k <= more; k++) {
-            if ((s[i + k] & 0xc0) != 0x80)
-                return false;
-            cp = cp << 6 | (s[i + k] & 0x3f);
-        }
-        if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff) || (cp >= 0x80 && cp < 0xa0))
-            return false;
-        i += more + 1;
+        i += n;
     }
     return true;
 }

@@ -11,42 +11,22 @@
 #include <strings.h>
 
 #include "netaddr.h"
-
-/* Length of the well-formed UTF-8 sequence (RFC 3629) at s, or 0. */
-static size_t utf8_len(const unsigned char *s)
-{
-    unsigned char lo = 0x80, hi = 0xbf;
-    size_t n;
-    if (s[0] < 0x80)
-        return 1;
-    if (s[0] >= 0xc2 && s[0] <= 0xdf)
-        n = 2;
-    else if (s[0] >= 0xe0 && s[0] <= 0xef)
-        n = 3, lo = s[0] == 0xe0 ? 0xa0 : 0x80, hi = s[0] == 0xed ? 0x9f : 0xbf;
-    else if (s[0] >= 0xf0 && s[0] <= 0xf4)
-        n = 4, lo = s[0] == 0xf0 ? 0x90 : 0x80, hi = s[0] == 0xf4 ? 0x8f : 0xbf;
-    else
-        return 0;
-    if (s[1] < lo || s[1] > hi)
-        return 0;
-    for (size_t i = 2; i < n; i++)
-        if (s[i] < 0x80 || s[i] > 0xbf)
-            return 0;
-    return n;
-}
+#include "utf8.h"
 
 /* Messages are cut to fit a buffer, maybe inside a sequence, and jansson
  * drops a string that is not UTF-8, which left an error without its message. */
 void mpic_http_make_utf8(char *msg)
 {
-    unsigned char *s = (unsigned char *)msg;
-    while (*s != '\0') {
-        size_t n = utf8_len(s);
+    uint8_t *s = (uint8_t *)msg;
+    size_t left = strlen(msg);
+    while (left > 0) {
+        size_t n = mpic_utf8_seq_len(s, left);
         if (n == 0) {
-            *s++ = '?';
-            continue;
+            *s = '?';
+            n = 1;
         }
         s += n;
+        left -= n;
     }
 }
 
