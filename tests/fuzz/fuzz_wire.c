@@ -53,7 +53,8 @@ static void check_accepted(const struct mpic_request *r, const struct mpic_orche
     struct mpic_request back;
     struct mpic_error err;
     check(mpic_agent_request_parse(s, strlen(s), &back, &err) == 0);
-    check(back.check_type == r->check_type && strcmp(back.target, r->target) == 0);
+    /* The agents are sent the name the checks use: U-labels as A-labels. */
+    check(back.check_type == r->check_type && strcmp(back.target, r->target_info.name) == 0);
     mpic_request_free(&back);
     free(s);
     json_decref(j);
