@@ -186,8 +186,11 @@ int mpic_policy_check_next_phase(enum mpic_policy_profile p, time_t now, const s
         size_t *out = calloc(n, sizeof *out);
         if (out == NULL)
             return mpic_error_set(err, "out of memory");
-        found = mpic_cohorts_build(catalogue, n, key, sizeof key - 1, "catalogue-check.invalid", next->min_remote, out);
+        int rc = mpic_cohorts_build(catalogue, n, key, sizeof key - 1, "catalogue-check.invalid", next->min_remote,
+                                    out, &found, err);
         free(out);
+        if (rc != 0)
+            return -1;
     }
     if (found > 0)
         return 0;

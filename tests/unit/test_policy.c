@@ -9,7 +9,7 @@
 
 #include <cmocka.h>
 
-#include "config.h"
+#include "perspective.h"
 #include "policy.h"
 
 /* 00:00:00Z of y-m-d via timegm, independent of the code under test. */
