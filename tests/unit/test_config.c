@@ -1,4 +1,4 @@
-/* Tests for common/config.c against docs/config.md. The configs are data
+/* Tests for the configuration loader (daemon/config*.c) against docs/config.md. The configs are data
  * files in tests/data/config/; they are copied into a fresh temporary directory
  * next to keys, certificates and secret files generated here, so that their
  * relative paths ("pki/ca.crt", "secrets/cohort-secret") resolve. */
