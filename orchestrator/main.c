@@ -407,7 +407,8 @@ static int check_cohorts(const struct mpic_config *c)
 {
     const struct mpic_orchestrator_config *oc = &c->orchestrator;
     unsigned count = mpic_policy_default_count(oc->policy, mpic_clock_now(), oc->default_perspective_count);
-    size_t *out = calloc(c->n_perspectives, sizeof *out), n = 0;
+    size_t *out = calloc(c->n_perspectives, sizeof *out);
+    size_t n = 0;
     struct mpic_error err;
     int rc = out ? mpic_cohorts_build(c->perspectives, c->n_perspectives, oc->cohort_secret, oc->cohort_secret_len,
                                       "cohort-check.invalid", count, out, &n, &err)
