@@ -92,14 +92,6 @@ static void fail_with(struct mpic_dcv_dns *c, const char *type, const char *msg,
     deliver(c, &o);
 }
 
-static void strv_free(struct mpic_strv *s)
-{
-    for (size_t i = 0; i < s->n; i++)
-        free(s->v[i]);
-    free(s->v);
-    memset(s, 0, sizeof *s);
-}
-
 /* What the details show of a level's answer: -1 without one. */
 static int ad_of(const struct mpic_dns_level *lv)
 {
@@ -139,7 +131,7 @@ static void finish_answer(struct mpic_dcv_dns *c, const struct mpic_dns_level *l
                                           lv->rrset.cname_chain.n > 0 ? &lv->rrset.cname_chain : NULL);
     mpic_log(MPIC_LOG_DEBUG, "dcv_dns", "method=%s target=%s found_at=%s records=%zu passed=%d",
              mpic_dcv_method_name(c->method), c->label, lv->name, n, passed);
-    strv_free(&seen);
+    mpic_strv_free(&seen);
     deliver(c, &o);
     return;
 
@@ -147,7 +139,7 @@ broken: {
         char msg[600];
         snprintf(msg, sizeof msg, "%s lookup for %s failed: unreadable record in the answer (or out of memory)",
                  mpic_dns_type_name(c->qtype), lv->name);
-        strv_free(&seen);
+        mpic_strv_free(&seen);
         fail_with(c, lookup_error, msg,
                   mpic_dcv_dns_details_json(c->method, NULL, lv->rcode, ad_of(lv), NULL, NULL));
     }

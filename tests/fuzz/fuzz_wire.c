@@ -1,4 +1,4 @@
-/* libFuzzer target for the client side of common/wire.c: a request body is
+/* libFuzzer target for the client side of the wire model (common/wire_request.c): a request body is
  * validated against fixed server limits. A refusal must list its issues; an
  * accepted request must resolve to an orchestration inside the limits, be
  * echoed, and turn into an agent request that the agents accept (the

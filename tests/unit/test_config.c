@@ -1,4 +1,4 @@
-/* Tests for common/config.c against docs/config.md. The configs are data
+/* Tests for the configuration loader (daemon/config*.c) against docs/config.md. The configs are data
  * files in tests/data/config/; they are copied into a fresh temporary directory
  * next to keys, certificates and secret files generated here, so that their
  * relative paths ("pki/ca.crt", "secrets/cohort-secret") resolve. */
@@ -790,15 +790,6 @@ static void agent_role_requires_issuer_domains(void **state)
 
 /* ---- locations, resolvers and the primary (BR 3.2.2.9) ----------------------------- */
 
-static bool strv_contains(const struct mpic_strv *sv, const char *s)
-{
-    for (size_t i = 0; i < sv->n; i++) {
-        if (strcmp(sv->v[i], s) == 0)
-            return true;
-    }
-    return false;
-}
-
 static const struct mpic_perspective *perspective(const struct mpic_config *cfg, const char *code)
 {
     int i = mpic_config_find_perspective(cfg, code);
@@ -849,8 +840,8 @@ static void close_pair_computed_both_ways(void **state)
     struct mpic_config cfg;
     load_ok(state, "geo-computed.json", ORCH, &cfg);
     /* Frankfurt-Paris, 477.89 km, listed by neither. */
-    assert_true(strv_contains(&perspective(&cfg, "eu-central-1")->too_close, "eu-west-3"));
-    assert_true(strv_contains(&perspective(&cfg, "eu-west-3")->too_close, "eu-central-1"));
+    assert_true(mpic_strv_contains(&perspective(&cfg, "eu-central-1")->too_close, "eu-west-3"));
+    assert_true(mpic_strv_contains(&perspective(&cfg, "eu-west-3")->too_close, "eu-central-1"));
     assert_int_equal(perspective(&cfg, "eu-central-1")->too_close.n, 1);
     /* Ashburn-Columbus, 483.66 km, listed already: recorded, not duplicated. */
     assert_int_equal(perspective(&cfg, "us-east-1")->too_close.n, 1);
@@ -873,8 +864,8 @@ static void close_resolvers_make_distant_perspectives_too_close(void **state)
     assert_int_equal(sto->resolver_rir, MPIC_RIR_RIPE_NCC);   /* "RIPE" */
     /* Frankfurt-Stockholm is 1186.63 km, but their resolvers (Amsterdam,
      * Brussels) are 172.97 km apart. */
-    assert_true(strv_contains(&fra->too_close, "eu-north-1"));
-    assert_true(strv_contains(&sto->too_close, "eu-central-1"));
+    assert_true(mpic_strv_contains(&fra->too_close, "eu-north-1"));
+    assert_true(mpic_strv_contains(&sto->too_close, "eu-central-1"));
     assert_int_equal(perspective(&cfg, "us-west-2")->too_close.n, 0);
     assert_int_equal(perspective(&cfg, "ap-northeast-1")->too_close.n, 0);
     assert_int_equal(cfg.computed_too_close.n, 1);

@@ -589,12 +589,12 @@ void mpic_config_free(struct mpic_config *cfg)
     free(cfg->path);
     free(cfg->log_level);
     free(cfg->orchestrator.audit_log_path);
-    mpic_cfg_strv_free(&cfg->caa_issuer_domains, false);
+    mpic_strv_free(&cfg->caa_issuer_domains);
     for (size_t i = 0; i < cfg->n_perspectives; i++) {
         struct mpic_perspective *p = &cfg->perspectives[i];
         free(p->code);
         free(p->name);
-        mpic_cfg_strv_free(&p->too_close, false);
+        mpic_strv_free(&p->too_close);
         free(p->url);
     }
     free(cfg->perspectives);
@@ -604,7 +604,7 @@ void mpic_config_free(struct mpic_config *cfg)
     free(o->listen_host);
     free(o->tls_cert);
     free(o->tls_key);
-    mpic_cfg_strv_free(&o->api_keys, true);
+    mpic_strv_wipe(&o->api_keys);
     if (o->cohort_secret != NULL)
         OPENSSL_cleanse(o->cohort_secret, o->cohort_secret_len);
     free(o->cohort_secret);
@@ -615,8 +615,8 @@ void mpic_config_free(struct mpic_config *cfg)
     free(a->listen_host);
     tls_files_free(&a->tls);
     free(a->orchestrator_cn);
-    mpic_cfg_strv_free(&a->orchestrator_spki, false);
-    mpic_cfg_strv_free(&a->dns.resolvers, false);
+    mpic_strv_free(&a->orchestrator_spki);
+    mpic_strv_free(&a->dns.resolvers);
     mpic_lab_behaviours_free(&a->lab_behaviours);
 
     memset(cfg, 0, sizeof *cfg);
