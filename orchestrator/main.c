@@ -15,6 +15,7 @@
 #include "clock.h"
 #include "cohort.h"
 #include "config.h"
+#include "args.h"
 #include "httpd.h"
 #include "audit.h"
 #include "dispatch.h"
