@@ -342,6 +342,30 @@ static int parse_orchestrator(struct loader *ld, json_t *obj, struct mpic_config
     return mpic_cfg_check_cert_and_key(ld, "orchestrator.agent_tls", o->agent_tls.cert, o->agent_tls.key, NULL, NULL);
 }
 
+/* The sockaddr of a resolver whose text mpic_cfg_split_hostport accepted. */
+static int server_address(const char *host, uint16_t port, struct mpic_dns_server *out)
+{
+    memset(out, 0, sizeof *out);
+    if (strchr(host, ':') != NULL) {
+        struct sockaddr_in6 *a = (struct sockaddr_in6 *)&out->addr;
+        if (inet_pton(AF_INET6, host, &a->sin6_addr) != 1)
+            return -1;
+        a->sin6_family = AF_INET6;
+        a->sin6_port = htons(port);
+        out->addr_len = sizeof *a;
+        snprintf(out->text, sizeof out->text, "[%s]:%u", host, port);
+    } else {
+        struct sockaddr_in *a = (struct sockaddr_in *)&out->addr;
+        if (inet_pton(AF_INET, host, &a->sin_addr) != 1)
+            return -1;
+        a->sin_family = AF_INET;
+        a->sin_port = htons(port);
+        out->addr_len = sizeof *a;
+        snprintf(out->text, sizeof out->text, "%s:%u", host, port);
+    }
+    return 0;
+}
+
 static int parse_dns(struct loader *ld, json_t *obj, struct mpic_dns_config *dns)
 {
     static const char *const keys[] = { "resolvers", "timeout_ms", "tries", "dnssec", NULL };
@@ -358,6 +382,9 @@ static int parse_dns(struct loader *ld, json_t *obj, struct mpic_dns_config *dns
         return mpic_cfg_fail(ld, "agent.dns.resolvers", "at least one resolver is required");
     if (mpic_cfg_strv_alloc(ld, "agent.dns.resolvers", json_array_size(arr), &dns->resolvers) < 0)
         return -1;
+    dns->servers = calloc(json_array_size(arr), sizeof *dns->servers);
+    if (dns->servers == NULL)
+        return mpic_cfg_fail(ld, "agent.dns.resolvers", "out of memory");
     size_t i;
     json_t *v;
     json_array_foreach(arr, i, v) {
@@ -368,6 +395,8 @@ static int parse_dns(struct loader *ld, json_t *obj, struct mpic_dns_config *dns
         if (mpic_cfg_want_string(ld, v, kp, &s) < 0)
             return -1;
         if (mpic_cfg_split_hostport(s, MPIC_CFG_HOSTPORT_RESOLVER, host, sizeof host, &port) < 0)
+            return mpic_cfg_fail(ld, kp, "\"%s\" is not IP, IP:PORT or [IPv6]:PORT", SHOW(s, show));
+        if (server_address(host, port, &dns->servers[dns->resolvers.n]) < 0)
             return mpic_cfg_fail(ld, kp, "\"%s\" is not IP, IP:PORT or [IPv6]:PORT", SHOW(s, show));
         if (mpic_cfg_dup_str(ld, kp, s, &dns->resolvers.v[dns->resolvers.n]) < 0)
             return -1;
@@ -617,6 +646,7 @@ void mpic_config_free(struct mpic_config *cfg)
     free(a->orchestrator_cn);
     mpic_strv_free(&a->orchestrator_spki);
     mpic_strv_free(&a->dns.resolvers);
+    free(a->dns.servers);
     mpic_lab_behaviours_free(&a->lab_behaviours);
 
     memset(cfg, 0, sizeof *cfg);

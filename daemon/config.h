@@ -7,6 +7,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/socket.h>
 
 #include "error.h"
 #include "lab_behaviour.h"
@@ -59,8 +60,16 @@ struct mpic_orchestrator_config {
  * be Secure (AD=1) or proven Insecure. */
 enum mpic_dnssec_mode { MPIC_DNSSEC_VALIDATE, MPIC_DNSSEC_REQUIRE };
 
+/* A resolver address as the loader read it, so the resolver never parses text again. */
+struct mpic_dns_server {
+    struct sockaddr_storage addr;
+    socklen_t addr_len;
+    char text[64];               /* "IP:PORT" or "[IPv6]:PORT", for log lines */
+};
+
 struct mpic_dns_config {
     struct mpic_strv resolvers;  /* "IP" or "IP:PORT" or "[IPv6]:PORT"; default port 53 */
+    struct mpic_dns_server *servers;   /* resolvers.n of them, in the same order */
     unsigned timeout_ms;         /* per query attempt */
     unsigned tries;              /* attempts per query, >= 1 */
     enum mpic_dnssec_mode dnssec;
