@@ -50,8 +50,6 @@
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
 
-#include "log.h"
-
 #define COHORT_MAC_LEN 32
 /* Candidate placements tried per cohort count before trying fewer; with the
  * bisection this bounds a build at about log2(n) times this many. */
@@ -196,18 +194,17 @@ static bool extend(struct cohort_search *s, size_t depth, size_t from)
     return false;
 }
 
-size_t mpic_cohorts_build(const struct mpic_perspective *p, size_t n,
-                          const unsigned char *secret, size_t secret_len,
-                          const char *target, size_t cohort_size, size_t *out)
+int mpic_cohorts_build(const struct mpic_perspective *p, size_t n, const unsigned char *secret, size_t secret_len,
+                       const char *target, size_t cohort_size, size_t *out, size_t *n_cohorts,
+                       struct mpic_error *err)
 {
+    *n_cohorts = 0;
     if (p == NULL || out == NULL || target == NULL || cohort_size < 1 || cohort_size > n)
         return 0;
     /* An empty secret would make the order public; config refuses it, so
      * reaching here is a caller bug, and no cohort is the safe answer. */
-    if (secret == NULL || secret_len == 0 || secret_len > INT_MAX) {
-        mpic_log(MPIC_LOG_ERROR, "cohort_failed", "reason=\"no usable cohort secret\"");
-        return 0;
-    }
+    if (secret == NULL || secret_len == 0 || secret_len > INT_MAX)
+        return mpic_error_set(err, "cohort selection: no usable cohort secret");
 
     size_t tlen = strlen(target), max_code = 0;
     for (size_t i = 0; i < n; i++) {
@@ -216,6 +213,7 @@ size_t mpic_cohorts_build(const struct mpic_perspective *p, size_t n,
             max_code = l;
     }
 
+    int rc = -1;
     size_t built = 0;
     struct cohort_rank *ranks = calloc(n, sizeof *ranks);
     size_t *order = calloc(n, sizeof *order);
@@ -228,7 +226,7 @@ size_t mpic_cohorts_build(const struct mpic_perspective *p, size_t n,
         msg = malloc(tlen + 1 + max_code);
     if (ranks == NULL || order == NULL || members == NULL || pos == NULL || used == NULL ||
         close == NULL || msg == NULL) {
-        mpic_log(MPIC_LOG_ERROR, "cohort_failed", "reason=\"out of memory\"");
+        mpic_error_set(err, "cohort selection: out of memory");
         goto done;
     }
 
@@ -244,7 +242,7 @@ size_t mpic_cohorts_build(const struct mpic_perspective *p, size_t n,
         if (HMAC(EVP_sha256(), secret, (int)secret_len, msg, tlen + 1 + clen, ranks[i].mac,
                  &maclen) == NULL ||
             maclen != COHORT_MAC_LEN) {
-            mpic_log(MPIC_LOG_ERROR, "cohort_failed", "reason=\"HMAC-SHA256 failed\"");
+            mpic_error_set(err, "cohort selection: HMAC-SHA256 failed");
             goto done;
         }
         ranks[i].code = p[i].code;
@@ -271,6 +269,8 @@ size_t mpic_cohorts_build(const struct mpic_perspective *p, size_t n,
             hi = want - 1;
         }
     }
+    *n_cohorts = built;
+    rc = 0;
 
 done:
     free(msg);
@@ -280,5 +280,5 @@ done:
     free(members);
     free(order);
     free(ranks);
-    return built;
+    return rc;
 }

@@ -9,7 +9,7 @@
 #include <stdint.h>
 #include <time.h>
 
-#include "config.h"
+#include "strv.h"
 
 enum mpic_dcv_method {
     MPIC_DCV_ACME_HTTP_01,

@@ -52,13 +52,6 @@ const char *mpic_dcv_rrtype_name(enum mpic_dcv_rrtype t)
     return (unsigned)t < sizeof names / sizeof names[0] ? names[t] : "NONE";
 }
 
-static void strv_clear(struct mpic_strv *s)
-{
-    for (size_t i = 0; i < s->n; i++)
-        free(s->v[i]);
-    free(s->v);
-}
-
 void mpic_dcv_params_free(struct mpic_dcv_params *p)
 {
     free(p->token);
@@ -68,10 +61,10 @@ void mpic_dcv_params_free(struct mpic_dcv_params *p)
     free(p->challenge_value);
     free(p->match_regex);
     free(p->dns_name_prefix);
-    strv_clear(&p->issuer_domain_names);
+    mpic_strv_free(&p->issuer_domain_names);
     free(p->expected_account_uri);
     free(p->account_uri);
-    strv_clear(&p->http_header_names);
-    strv_clear(&p->http_header_values);
+    mpic_strv_free(&p->http_header_names);
+    mpic_strv_free(&p->http_header_values);
     memset(p, 0, sizeof *p);
 }

@@ -69,16 +69,6 @@ char *mpic_dns_dname_text(const ldns_rdf *d, bool trailing_dot)
     return s;
 }
 
-static int strv_push(struct mpic_strv *v, char *s)
-{
-    char **nv = realloc(v->v, (v->n + 1) * sizeof *nv);
-    if (nv == NULL)
-        return -1;
-    v->v = nv;
-    v->v[v->n++] = s;
-    return 0;
-}
-
 int mpic_dns_answer_extract(const ldns_pkt *pkt, const char *qname, ldns_rr_type qtype,
                             struct mpic_dns_rrset *out, struct mpic_error *err)
 {
@@ -120,7 +110,7 @@ int mpic_dns_answer_extract(const ldns_pkt *pkt, const char *qname, ldns_rr_type
             goto fail;
         }
         char *t = mpic_dns_dname_text(target, true);
-        if (t == NULL || strv_push(&out->cname_chain, t) < 0) {
+        if (t == NULL || mpic_strv_push(&out->cname_chain, t) < 0) {
             free(t);
             mpic_error_set(err, "answer for %s: out of memory", qname);
             goto fail;
@@ -166,9 +156,7 @@ void mpic_dns_rrset_free(struct mpic_dns_rrset *s)
         return;
     ldns_rr_list_deep_free(s->rrs);
     free(s->final_name);
-    for (size_t i = 0; i < s->cname_chain.n; i++)
-        free(s->cname_chain.v[i]);
-    free(s->cname_chain.v);
+    mpic_strv_free(&s->cname_chain);
     memset(s, 0, sizeof *s);
 }
 

@@ -9,8 +9,8 @@
 #include <stddef.h>
 
 #include "caa.h"
-#include "config.h"
 #include "error.h"
+#include "strv.h"
 
 #define MPIC_DNS_MAX_CNAME_CHAIN 16
 

@@ -24,22 +24,17 @@ static time_t days_from_civil(int y, unsigned m, unsigned d)
     return ((time_t)era * 146097 + (time_t)doe - 719468) * DAY;
 }
 
-struct phase_row {
-    const char *effective;
-    int y;
-    unsigned m, d, min_remote;
-    bool quorum_enforced, two_rirs;
+/* BR §3.2.2.9, "Phased Implementation Timeline". start is 00:00:00Z of the
+ * effective day in seconds since the epoch, written out so that the table is
+ * const; test_policy checks each against its date. */
+static const struct mpic_br_phase phases[] = {
+    { "2025-03-15", 1741996800, 2, false, false },
+    { "2025-09-15", 1757894400, 2, true, false },
+    { "2026-03-15", 1773532800, 3, true, true },
+    { "2026-06-15", 1781481600, 4, true, true },
+    { "2026-12-15", 1797292800, 5, true, true },
 };
-
-/* BR §3.2.2.9, "Phased Implementation Timeline". */
-static const struct phase_row rows[] = {
-    { "2025-03-15", 2025, 3, 15, 2, false, false },
-    { "2025-09-15", 2025, 9, 15, 2, true, false },
-    { "2026-03-15", 2026, 3, 15, 3, true, true },
-    { "2026-06-15", 2026, 6, 15, 4, true, true },
-    { "2026-12-15", 2026, 12, 15, 5, true, true },
-};
-#define N_PHASES (sizeof rows / sizeof rows[0])
+#define N_PHASES (sizeof phases / sizeof phases[0])
 
 /* Methods the BRs forbid from a date (SC-090, SC-091; BR 3.2.2.4, 3.2.2.5). */
 static const struct mpic_method_sunset sunsets[] = {
@@ -49,21 +44,6 @@ static const struct mpic_method_sunset sunsets[] = {
     { "contact-email-caa", "3.2.2.4.13", "2028-03-15" },
     { "contact-email-txt", "3.2.2.4.14", "2028-03-15" },
 };
-
-static struct mpic_br_phase phases[N_PHASES];
-
-static const struct mpic_br_phase *phase(size_t i)
-{
-    /* Filled on first use; the values never change, so concurrent fills agree. */
-    if (phases[i].effective == NULL) {
-        phases[i].start = days_from_civil(rows[i].y, rows[i].m, rows[i].d);
-        phases[i].min_remote = rows[i].min_remote;
-        phases[i].quorum_enforced = rows[i].quorum_enforced;
-        phases[i].two_rirs = rows[i].two_rirs;
-        phases[i].effective = rows[i].effective;
-    }
-    return &phases[i];
-}
 
 const char *mpic_policy_profile_name(enum mpic_policy_profile p)
 {
@@ -85,16 +65,16 @@ const struct mpic_br_phase *mpic_policy_phase_at(time_t now)
 {
     const struct mpic_br_phase *in_force = NULL;
     for (size_t i = 0; i < N_PHASES; i++)
-        if (now >= phase(i)->start)
-            in_force = phase(i);
+        if (now >= phases[i].start)
+            in_force = &phases[i];
     return in_force;
 }
 
 const struct mpic_br_phase *mpic_policy_next_phase(time_t now)
 {
     for (size_t i = 0; i < N_PHASES; i++)
-        if (now < phase(i)->start)
-            return phase(i);
+        if (now < phases[i].start)
+            return &phases[i];
     return NULL;
 }
 
@@ -186,8 +166,11 @@ int mpic_policy_check_next_phase(enum mpic_policy_profile p, time_t now, const s
         size_t *out = calloc(n, sizeof *out);
         if (out == NULL)
             return mpic_error_set(err, "out of memory");
-        found = mpic_cohorts_build(catalogue, n, key, sizeof key - 1, "catalogue-check.invalid", next->min_remote, out);
+        int rc = mpic_cohorts_build(catalogue, n, key, sizeof key - 1, "catalogue-check.invalid", next->min_remote,
+                                    out, &found, err);
         free(out);
+        if (rc != 0)
+            return -1;
     }
     if (found > 0)
         return 0;

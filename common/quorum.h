@@ -5,7 +5,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-#include "config.h"
+#include "perspective.h"
 
 /* count-1 when count <= 5, else count-2: the quorum_count used when the client
  * names none, and also the smallest one a client may ask for. */

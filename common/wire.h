@@ -11,9 +11,9 @@
 #include <stdint.h>
 
 #include "caa.h"
-#include "config.h"
 #include "dcv.h"
 #include "error.h"
+#include "strv.h"
 #include "target.h"
 #include "wire_errors.h"
 

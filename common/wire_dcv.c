@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "wire_internal.h"
 
@@ -247,6 +248,13 @@ static void check_regex(const char *pattern, json_t *issues)
                    " %s", (size_t)erroff, (const char *)msg);
 }
 
+/* name is zone or a name below it (case-insensitive). */
+static bool in_zone(const char *name, const char *zone)
+{
+    size_t n = strlen(name), z = strlen(zone);
+    return n >= z && strcasecmp(name + n - z, zone) == 0 && (n == z || name[n - z - 1] == '.');
+}
+
 /* Checks that only make sense with the target in hand. */
 static void check_target(const struct mpic_request *r, json_t *issues)
 {
@@ -258,6 +266,11 @@ static void check_target(const struct mpic_request *r, json_t *issues)
                         m == MPIC_DCV_IP_ADDRESS || m == MPIC_DCV_REVERSE_ADDRESS_LOOKUP))
         mpic_issue_add(issues, MPIC_ISSUE_INVALID_DOMAIN, "%s cannot validate a wildcard target (BR 3.2.2.4)",
                        mpic_dcv_method_name(m));
+    /* BR 4.2.2: no certificate for an IP Reverse Zone name, so no validation of one either (an IP
+     * address is validated as such, e.g. by reverse-address-lookup on its IP target). */
+    if (!ip && (in_zone(t->name, "in-addr.arpa") || in_zone(t->name, "ip6.arpa")))
+        mpic_issue_add(issues, "invalid-domain", "%s is under an IP reverse zone (in-addr.arpa, ip6.arpa), which"
+                       " the Baseline Requirements exclude from certificates (BR 4.2.2)", t->name);
     bool ip_method = m == MPIC_DCV_REVERSE_ADDRESS_LOOKUP;
     bool both = m == MPIC_DCV_ACME_HTTP_01 || m == MPIC_DCV_ACME_TLS_ALPN_01 || m == MPIC_DCV_WEBSITE_CHANGE;
     if (!both && ip != ip_method)

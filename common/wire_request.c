@@ -16,15 +16,6 @@
 #define MAX_URI_LEN 2048
 #define MAX_CAA_DOMAINS 64
 
-static void strv_free(struct mpic_strv *s)
-{
-    for (size_t i = 0; i < s->n; i++)
-        free(s->v[i]);
-    free(s->v);
-    s->v = NULL;
-    s->n = 0;
-}
-
 static char *lower_dup(const char *s)
 {
     char *d = strdup(s);
@@ -263,7 +254,7 @@ void mpic_request_free(struct mpic_request *r)
 {
     free(r->target);
     free(r->trace_identifier);
-    strv_free(&r->caa.domains);
+    mpic_strv_free(&r->caa.domains);
     free(r->caa.account_uri);
     free(r->caa.validation_method);
     mpic_dcv_params_free(&r->dcv);

@@ -16,10 +16,4 @@ void mpic_http_send_message(struct mpic_http_request *req, int code, const char 
 /* "-t": one line with the HTTP server's limits. */
 void mpic_http_limits_print(const char *config, const struct mpic_http_limits *h, size_t max_body_bytes);
 
-/* Parses "-c CONFIG [-t]" (and -V, -h). Returns true to go on; false after
- * printing the version or the usage, with *exit_status 0 for -V and -h and 2
- * for wrong arguments. */
-bool mpic_daemon_args(int argc, char **argv, const char *program, const char **config, bool *check_only,
-                      int *exit_status);
-
 #endif

@@ -1,5 +1,5 @@
 /* The process log's flush hook on an event loop: buffered lines are written
- * once per loop iteration (common/log.h). */
+ * once per loop iteration (log.h). */
 #ifndef MPIC_LOG_LOOP_H
 #define MPIC_LOG_LOOP_H
 

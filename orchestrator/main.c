@@ -15,6 +15,7 @@
 #include "clock.h"
 #include "cohort.h"
 #include "config.h"
+#include "args.h"
 #include "httpd.h"
 #include "audit.h"
 #include "dispatch.h"
@@ -192,18 +193,22 @@ static void handle_mpic(struct orchestrator *o, struct mpic_http_request *req)
         return;
     }
     size_t *cohorts = calloc(cfg->n_perspectives, sizeof *cohorts);
-    size_t n_cohorts = cohorts ? mpic_cohorts_build(cfg->perspectives, cfg->n_perspectives,
-                                                    oc->cohort_secret, oc->cohort_secret_len, r.target_info.name,
-                                                    orch.perspective_count, cohorts)
-                               : 0;
+    size_t n_cohorts = 0;
+    if (cohorts == NULL || mpic_cohorts_build(cfg->perspectives, cfg->n_perspectives, oc->cohort_secret,
+                                              oc->cohort_secret_len, r.target_info.name, orch.perspective_count,
+                                              cohorts, &n_cohorts, &perr) != 0) {
+        const char *why = cohorts ? perr.msg : "out of memory";
+        char q[256];
+        mpic_log(MPIC_LOG_ERROR, "cohort_failed", "error=%s", mpic_log_quote(why, q, sizeof q));
+        free(cohorts);
+        mpic_request_free(&r);
+        json_decref(issues);
+        mpic_http_send_message(req, 500, "Internal Server Error", why);
+        return;
+    }
     if (n_cohorts == 0) {
         free(cohorts);
         mpic_request_free(&r);
-        if (cohorts == NULL) {
-            json_decref(issues);
-            mpic_http_send_message(req, 500, "Internal Server Error", "out of memory");
-            return;
-        }
         mpic_issue_add(issues, MPIC_ISSUE_INVALID_PERSPECTIVE_COUNT,
                        "no cohort of %u perspectives can be formed from the %zu configured perspectives under the"
                        " RIR diversity and distance rules", orch.perspective_count, cfg->n_perspectives);
@@ -731,10 +736,16 @@ static int check_cohorts(const struct mpic_config *c, struct mpic_error *err)
     const struct mpic_orchestrator_config *oc = &c->orchestrator;
     unsigned count = mpic_policy_default_count(oc->policy, mpic_clock_now(), oc->default_perspective_count);
     size_t *out = calloc(c->n_perspectives, sizeof *out);
-    size_t n = out ? mpic_cohorts_build(c->perspectives, c->n_perspectives, oc->cohort_secret, oc->cohort_secret_len,
-                                        "cohort-check.invalid", count, out)
-                   : 0;
+    size_t n = 0;
+    struct mpic_error e;
+    int rc = out ? mpic_cohorts_build(c->perspectives, c->n_perspectives, oc->cohort_secret, oc->cohort_secret_len,
+                                      "cohort-check.invalid", count, out, &n, &e)
+                 : mpic_error_set(&e, "out of memory");
     free(out);
+    if (rc != 0) {
+        mpic_error_set(err, "%s: %s", c->path, e.msg);
+        return -1;
+    }
     if (n > 0)
         return 0;
     mpic_error_set(err, "%s: orchestrator.default_perspective_count: no cohort of %u perspectives"

@@ -48,9 +48,7 @@ static void check_free(struct mpic_caa_check *c)
     mpic_dns_climb_free(c->climb);
     if (c->not_applicable != NULL)
         event_free(c->not_applicable);
-    for (size_t i = 0; i < c->issuers.n; i++)
-        free(c->issuers.v[i]);
-    free(c->issuers.v);
+    mpic_strv_free(&c->issuers);
     free(c->account_uri);
     free(c->validation_method);
     free(c);
@@ -59,9 +57,7 @@ static void check_free(struct mpic_caa_check *c)
 static void outcome_free(struct mpic_caa_outcome *o)
 {
     free(o->found_at);
-    for (size_t i = 0; i < o->records_seen.n; i++)
-        free(o->records_seen.v[i]);
-    free(o->records_seen.v);
+    mpic_strv_free(&o->records_seen);
 }
 
 /* "1,0,x,-": per level, AD set / not set / failed / not answered (cancelled). */

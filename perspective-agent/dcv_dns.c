@@ -2,7 +2,7 @@
  * asks for, the lookups through the agent's resolver, and turning what came
  * back into check_passed and the DNS details of the contract. The matching
  * rules themselves are pure and live in common/dcv.c; the per-method
- * questions and the reading of records are in dcv_dns_observe.c, and this
+ * questions and the reading of records (pure too) are in dcv_dns_observe.c, and this
  * file runs the check: start, lookups, deadline, cancel, finish.
  *
  * Every method is one lookup except contact-*-caa, which climbs the tree
@@ -17,17 +17,39 @@
  * lookup that decided and, for the climb, the empty levels below it) must be
  * Secure (AD=1) or, with each alias target it passed through, proven
  * Insecure (insecure_proof.h); otherwise the check fails like a lookup. */
-#include "dcv_dns_internal.h"
-
+#include <ldns/ldns.h>
+#include <stdbool.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
 #include "caa.h"
+#include "clock.h"
+#include "dcv_check.h"
+#include "dcv_dns_observe.h"
+#include "dns_climb.h"
 #include "dnsanswer.h"
 #include "dnssec.h"
 #include "log.h"
+
+struct mpic_dcv_dns {
+    mpic_dcv_cb cb;
+    void *arg;
+    const struct mpic_dcv_params *p;   /* the caller's; valid until cb or cancel */
+    enum mpic_dcv_method method;
+    bool wildcard;
+    ldns_rr_type qtype;
+    char *label;                       /* what the messages name: the target as sent */
+    struct mpic_dns_climb *climb;      /* the lookup(s): one name, or every level for contact-*-caa */
+    unsigned timeout_ms;
+    enum mpic_dnssec_mode dnssec;
+    struct event *deadline;            /* the check's budget */
+    struct event *early;               /* a parameter error, reported from the loop */
+    char early_msg[512];
+    bool early_completed;              /* the check is decided without a lookup: completed, not passed */
+};
 #include "wire.h"
 
 static const char *const lookup_error = MPIC_ERR_DCV_LOOKUP;
@@ -70,14 +92,6 @@ static void fail_with(struct mpic_dcv_dns *c, const char *type, const char *msg,
     deliver(c, &o);
 }
 
-static void strv_free(struct mpic_strv *s)
-{
-    for (size_t i = 0; i < s->n; i++)
-        free(s->v[i]);
-    free(s->v);
-    memset(s, 0, sizeof *s);
-}
-
 /* What the details show of a level's answer: -1 without one. */
 static int ad_of(const struct mpic_dns_level *lv)
 {
@@ -94,8 +108,22 @@ static void finish_answer(struct mpic_dcv_dns *c, const struct mpic_dns_level *l
         goto broken;
     for (size_t i = 0; i < n; i++) {
         bool match = false;
-        if (mpic_dcv_dns_observe(c, ldns_rr_list_rr(lv->rrset.rrs, i), &seen, &match) < 0)
+        char *shown = NULL, why[256];
+        if (mpic_dcv_dns_observe(c->p, c->wildcard, mpic_clock_now(), ldns_rr_list_rr(lv->rrset.rrs, i), &shown,
+                                 &match, why, sizeof why) < 0)
             goto broken;
+        char **nv = realloc(seen.v, (seen.n + 1) * sizeof *nv);
+        if (nv == NULL) {
+            free(shown);
+            goto broken;
+        }
+        seen.v = nv;
+        seen.v[seen.n++] = shown;
+        if (!match && why[0] != '\0') {   /* other CAs' records are expected here: a note, not a failure */
+            char q[300];
+            mpic_log(MPIC_LOG_DEBUG, "dcv_persist_skip", "target=%s why=%s", c->label,
+                     mpic_log_quote(why, q, sizeof q));
+        }
         passed = passed || match;
     }
     struct mpic_dcv_outcome o = { .completed = true, .passed = passed };
@@ -103,7 +131,7 @@ static void finish_answer(struct mpic_dcv_dns *c, const struct mpic_dns_level *l
                                           lv->rrset.cname_chain.n > 0 ? &lv->rrset.cname_chain : NULL);
     mpic_log(MPIC_LOG_DEBUG, "dcv_dns", "method=%s target=%s found_at=%s records=%zu passed=%d",
              mpic_dcv_method_name(c->method), c->label, lv->name, n, passed);
-    strv_free(&seen);
+    mpic_strv_free(&seen);
     deliver(c, &o);
     return;
 
@@ -111,7 +139,7 @@ broken: {
         char msg[600];
         snprintf(msg, sizeof msg, "%s lookup for %s failed: unreadable record in the answer (or out of memory)",
                  mpic_dns_type_name(c->qtype), lv->name);
-        strv_free(&seen);
+        mpic_strv_free(&seen);
         fail_with(c, lookup_error, msg,
                   mpic_dcv_dns_details_json(c->method, NULL, lv->rcode, ad_of(lv), NULL, NULL));
     }
@@ -204,7 +232,7 @@ struct mpic_dcv_dns *mpic_dcv_dns_start(const struct mpic_dcv_ctx *ctx, const ch
 
     char *names[MPIC_CAA_MAX_LEVELS];
     size_t n_names = 0;
-    int planned = mpic_dcv_dns_plan(c, target, ti, names, &n_names, c->early_msg, sizeof c->early_msg);
+    int planned = mpic_dcv_dns_plan(p, target, ti, &c->qtype, names, &n_names, c->early_msg, sizeof c->early_msg);
     if (planned < 0) {
         struct timeval now = { 0, 0 };
         c->early_completed = planned == -2;

@@ -1,9 +1,9 @@
 /* The observing side of the DNS DCV check (dcv_dns.c runs the lookups):
  * which name and type each method asks for, and how one answered record
- * becomes the records_seen string and a match or not. Kept apart so that the
- * per-method rules read in one place; the value matching itself is pure and
- * lives in common/dcv.c. */
-#include "dcv_dns_internal.h"
+ * becomes the records_seen string and a match or not. Kept apart, and pure,
+ * so that the per-method rules read in one place and unit tests reach them;
+ * the value matchers they share with other methods are in common/dcv.c. */
+#include "dcv_dns_observe.h"
 
 #include <arpa/inet.h>
 #include <stdio.h>
@@ -11,46 +11,21 @@
 #include <string.h>
 #include <strings.h>
 
+#include "caa.h"
 #include "dnsanswer.h"
-#include "clock.h"
-#include "log.h"
 #include "netaddr.h"
+#include "utf8.h"
 
 /* ---- presentation of what was observed ---- */
 
-/* Valid UTF-8 (no overlong forms, surrogates or code points past U+10FFFF,
- * which JSON strings cannot carry) without control characters. */
+/* Valid UTF-8 (utf8.h) without control characters, C1 ones included. */
 static bool utf8_printable(const uint8_t *s, size_t len)
 {
     for (size_t i = 0; i < len;) {
-        uint8_t b = s[i];
-        if (b < 0x20 || b == 0x7f)
+        size_t n = mpic_utf8_seq_len(s + i, len - i);
+        if (n == 0 || s[i] < 0x20 || s[i] == 0x7f || (s[i] == 0xc2 && s[i + 1] < 0xa0))
             return false;
-        if (b < 0x80) {
-            i++;
-            continue;
-        }
-        size_t more;
-        uint32_t cp, min;
-        if ((b & 0xe0) == 0xc0) {
-            more = 1, cp = b & 0x1f, min = 0x80;
-        } else if ((b & 0xf0) == 0xe0) {
-            more = 2, cp = b & 0x0f, min = 0x800;
-        } else if ((b & 0xf8) == 0xf0) {
-            more = 3, cp = b & 0x07, min = 0x10000;
-        } else {
-            return false;
-        }
-        if (i + more >= len)
-            return false;
-        for (size_t k = 1; k <= more; k++) {
-            if ((s[i + k] & 0xc0) != 0x80)
-                return false;
-            cp = cp << 6 | (s[i + k] & 0x3f);
-        }
-        if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff) || (cp >= 0x80 && cp < 0xa0))
-            return false;
-        i += more + 1;
+        i += n;
     }
     return true;
 }
@@ -156,13 +131,10 @@ static bool contact_match(enum mpic_dcv_method m, const char *v, const char *exp
 
 /* Whether one TXT value (joined, len octets; value = the same as a C string,
  * NULL when it holds a NUL) corroborates. */
-static bool txt_matches(const struct mpic_dcv_dns *c, const uint8_t *joined, size_t len, const char *value)
+static bool txt_matches(const struct mpic_dcv_params *p, bool wildcard, time_t now, const uint8_t *joined,
+                        size_t len, const char *value, char *why, size_t why_len)
 {
-    const struct mpic_dcv_params *p = c->p;
-    char why[256] = "";
-    bool ok;
-
-    switch (c->method) {
+    switch (p->method) {
     case MPIC_DCV_ACME_DNS_01:
     case MPIC_DCV_DNS_ACCOUNT_01:   /* byte for byte */
         return len == strlen(p->key_authorization_hash) && memcmp(joined, p->key_authorization_hash, len) == 0;
@@ -171,28 +143,23 @@ static bool txt_matches(const struct mpic_dcv_dns *c, const uint8_t *joined, siz
                mpic_dcv_value_match(value, p->challenge_value, p->require_exact_match, p->require_exact_case);
     case MPIC_DCV_CONTACT_EMAIL_TXT:
     case MPIC_DCV_CONTACT_PHONE_TXT:
-        return contact_match(c->method, value, p->challenge_value);
+        return contact_match(p->method, value, p->challenge_value);
     case MPIC_DCV_DNS_PERSISTENT:
-        if (value == NULL)
-            return false;
-        ok = mpic_dcv_persist_match(value, &p->issuer_domain_names, p->expected_account_uri, c->wildcard,
-                                    mpic_clock_now(), why, sizeof why);
-        if (!ok) {   /* other CAs' records are expected here: a note, not a failure */
-            char q[300];
-            mpic_log(MPIC_LOG_DEBUG, "dcv_persist_skip", "target=%s why=%s", c->label,
-                     mpic_log_quote(why, q, sizeof q));
-        }
-        return ok;
+        return value != NULL && mpic_dcv_persist_match(value, &p->issuer_domain_names, p->expected_account_uri,
+                                                       wildcard, now, why, why_len);
     default:
         return false;
     }
 }
 
-int mpic_dcv_dns_observe(struct mpic_dcv_dns *c, const ldns_rr *rr, struct mpic_strv *seen, bool *match)
+int mpic_dcv_dns_observe(const struct mpic_dcv_params *p, bool wildcard, time_t now, const ldns_rr *rr,
+                         char **shown_out, bool *match, char *why, size_t why_len)
 {
-    const struct mpic_dcv_params *p = c->p;
     char *shown = NULL, *value = NULL;
     *match = false;
+    *shown_out = NULL;
+    if (why_len > 0)
+        why[0] = '\0';
 
     switch (ldns_rr_get_type(rr)) {
     case LDNS_RR_TYPE_TXT: {
@@ -202,7 +169,7 @@ int mpic_dcv_dns_observe(struct mpic_dcv_dns *c, const ldns_rr *rr, struct mpic_
             return -1;
         shown = present_bytes(joined, len);
         value = value_string(joined, len);
-        *match = txt_matches(c, joined, len, value);
+        *match = txt_matches(p, wildcard, now, joined, len, value, why, why_len);
         free(joined);
         break;
     }
@@ -214,7 +181,7 @@ int mpic_dcv_dns_observe(struct mpic_dcv_dns *c, const ldns_rr *rr, struct mpic_
         value = mpic_dns_dname_text(ldns_rr_rdf(rr, 0), false);
         if (shown == NULL || value == NULL)
             goto fail;
-        if (c->method == MPIC_DCV_DNS_CHANGE) {
+        if (p->method == MPIC_DCV_DNS_CHANGE) {
             /* A value written as an absolute name ("x.example.") is compared with the absolute form. */
             size_t cl = strlen(p->challenge_value);
             const char *observed = cl > 0 && p->challenge_value[cl - 1] == '.' ? shown : value;
@@ -239,13 +206,13 @@ int mpic_dcv_dns_observe(struct mpic_dcv_dns *c, const ldns_rr *rr, struct mpic_
             return -1;
         shown = mpic_caa_record_format(&rec);
         value = value_string(rec.value, rec.value_len);
-        if (c->method == MPIC_DCV_DNS_CHANGE) {
+        if (p->method == MPIC_DCV_DNS_CHANGE) {
             *match = value != NULL && mpic_dcv_value_match(value, p->challenge_value, p->require_exact_match,
                                                            p->require_exact_case);
         } else {
-            const char *want = c->method == MPIC_DCV_CONTACT_EMAIL_CAA ? "contactemail" : "contactphone";
+            const char *want = p->method == MPIC_DCV_CONTACT_EMAIL_CAA ? "contactemail" : "contactphone";
             *match = rec.tag_len == strlen(want) && strncasecmp((const char *)rec.tag, want, rec.tag_len) == 0 &&
-                     contact_match(c->method, value, p->challenge_value);
+                     contact_match(p->method, value, p->challenge_value);
         }
         break;
     }
@@ -254,11 +221,7 @@ int mpic_dcv_dns_observe(struct mpic_dcv_dns *c, const ldns_rr *rr, struct mpic_
     }
     if (shown == NULL)
         goto fail;
-    char **nv = realloc(seen->v, (seen->n + 1) * sizeof *nv);
-    if (nv == NULL)
-        goto fail;
-    seen->v = nv;
-    seen->v[seen->n++] = shown;
+    *shown_out = shown;
     free(value);
     return 0;
 
@@ -328,21 +291,20 @@ static const char *missing_param(const struct mpic_dcv_params *p)
     }
 }
 
-int mpic_dcv_dns_plan(struct mpic_dcv_dns *c, const char *target, const struct mpic_target *ti, char **names,
-                      size_t *n_names, char *msg, size_t msg_len)
+int mpic_dcv_dns_plan(const struct mpic_dcv_params *p, const char *target, const struct mpic_target *ti,
+                      ldns_rr_type *qtype, char **names, size_t *n_names, char *msg, size_t msg_len)
 {
-    const struct mpic_dcv_params *p = c->p;
-    const char *mname = mpic_dcv_method_name(c->method);
+    const char *mname = mpic_dcv_method_name(p->method);
     const char *name = ti->wildcard && strncmp(target, "*.", 2) == 0 ? target + 2 : target;
     bool is_ip = ti->kind != MPIC_TARGET_DNS;
     char q[600];
 
     *n_names = 0;
-    if (ti->wildcard && !wildcard_allowed(c->method)) {
+    if (ti->wildcard && !wildcard_allowed(p->method)) {
         snprintf(msg, msg_len, "%s cannot validate the wildcard target %s", mname, target);
         return -1;
     }
-    if (is_ip && c->method != MPIC_DCV_REVERSE_ADDRESS_LOOKUP && c->method != MPIC_DCV_DNS_PERSISTENT) {
+    if (is_ip && p->method != MPIC_DCV_REVERSE_ADDRESS_LOOKUP && p->method != MPIC_DCV_DNS_PERSISTENT) {
         snprintf(msg, msg_len, "%s needs a domain name target, not the IP address %s", mname, target);
         return -1;
     }
@@ -351,25 +313,25 @@ int mpic_dcv_dns_plan(struct mpic_dcv_dns *c, const char *target, const struct m
         snprintf(msg, msg_len, "%s needs %s", mname, missing);
         return -1;
     }
-    switch (c->method) {
+    switch (p->method) {
     case MPIC_DCV_ACME_DNS_01:
     case MPIC_DCV_DNS_ACCOUNT_01:
-        if (c->method == MPIC_DCV_ACME_DNS_01) {
+        if (p->method == MPIC_DCV_ACME_DNS_01) {
             snprintf(q, sizeof q, "_acme-challenge.%s", name);
         } else {
             char label[32];
             mpic_dcv_account_label(p->account_uri, label, sizeof label);
             snprintf(q, sizeof q, "%s._acme-challenge.%s", label, name);
         }
-        c->qtype = LDNS_RR_TYPE_TXT;
+        *qtype = LDNS_RR_TYPE_TXT;
         break;
     case MPIC_DCV_DNS_CHANGE:
         if (p->dns_record_type == MPIC_RR_CNAME)
-            c->qtype = LDNS_RR_TYPE_CNAME;
+            *qtype = LDNS_RR_TYPE_CNAME;
         else if (p->dns_record_type == MPIC_RR_TXT)
-            c->qtype = LDNS_RR_TYPE_TXT;
+            *qtype = LDNS_RR_TYPE_TXT;
         else if (p->dns_record_type == MPIC_RR_CAA)
-            c->qtype = LDNS_RR_TYPE_CAA;
+            *qtype = LDNS_RR_TYPE_CAA;
         else {
             snprintf(msg, msg_len, "%s needs dns_record_type CNAME, TXT or CAA, not %s", mname,
                      mpic_dcv_rrtype_name(p->dns_record_type));
@@ -383,9 +345,9 @@ int mpic_dcv_dns_plan(struct mpic_dcv_dns *c, const char *target, const struct m
     case MPIC_DCV_CONTACT_EMAIL_TXT:
     case MPIC_DCV_CONTACT_PHONE_TXT:
         snprintf(q, sizeof q, "%s.%s",
-                 c->method == MPIC_DCV_CONTACT_EMAIL_TXT ? "_validation-contactemail" : "_validation-contactphone",
+                 p->method == MPIC_DCV_CONTACT_EMAIL_TXT ? "_validation-contactemail" : "_validation-contactphone",
                  name);
-        c->qtype = LDNS_RR_TYPE_TXT;
+        *qtype = LDNS_RR_TYPE_TXT;
         break;
     case MPIC_DCV_CONTACT_EMAIL_CAA:
     case MPIC_DCV_CONTACT_PHONE_CAA: {
@@ -395,7 +357,7 @@ int mpic_dcv_dns_plan(struct mpic_dcv_dns *c, const char *target, const struct m
             return -1;
         }
         *n_names = (size_t)n;
-        c->qtype = LDNS_RR_TYPE_CAA;
+        *qtype = LDNS_RR_TYPE_CAA;
         return 0;
     }
     case MPIC_DCV_IP_ADDRESS: {
@@ -411,11 +373,11 @@ int mpic_dcv_dns_plan(struct mpic_dcv_dns *c, const char *target, const struct m
             return -2;
         }
         if (p->dns_record_type == MPIC_RR_A)
-            c->qtype = LDNS_RR_TYPE_A;
+            *qtype = LDNS_RR_TYPE_A;
         else if (p->dns_record_type == MPIC_RR_AAAA)
-            c->qtype = LDNS_RR_TYPE_AAAA;
+            *qtype = LDNS_RR_TYPE_AAAA;
         else if (p->dns_record_type == MPIC_RR_NONE)
-            c->qtype = v4 ? LDNS_RR_TYPE_A : LDNS_RR_TYPE_AAAA;
+            *qtype = v4 ? LDNS_RR_TYPE_A : LDNS_RR_TYPE_AAAA;
         else {
             snprintf(msg, msg_len, "%s needs dns_record_type A or AAAA, not %s", mname,
                      mpic_dcv_rrtype_name(p->dns_record_type));
@@ -429,7 +391,7 @@ int mpic_dcv_dns_plan(struct mpic_dcv_dns *c, const char *target, const struct m
             snprintf(msg, msg_len, "%s needs an IP address target, not %s", mname, target);
             return -1;
         }
-        c->qtype = LDNS_RR_TYPE_PTR;
+        *qtype = LDNS_RR_TYPE_PTR;
         break;
     case MPIC_DCV_DNS_PERSISTENT:
         if (is_ip) {   /* BR 3.2.2.5.8 */
@@ -442,7 +404,7 @@ int mpic_dcv_dns_plan(struct mpic_dcv_dns *c, const char *target, const struct m
         } else {
             snprintf(q, sizeof q, "_validation-persist.%s", name);
         }
-        c->qtype = LDNS_RR_TYPE_TXT;
+        *qtype = LDNS_RR_TYPE_TXT;
         break;
     default:
         snprintf(msg, msg_len, "%s is not a DNS method", mname);

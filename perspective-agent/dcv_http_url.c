@@ -1,90 +1,32 @@
-/* The HTTP DCV check's handling of what it sends and what it is told
- * (dcv_http.c runs the hops and curl): building and validating the URL of
- * each hop, the Location of a redirect, the request headers the request may
- * add, and the response_page and UTF-8 clean-up of what a server sent. Kept
- * apart so that the rules a URL or header must meet read in one place. */
-#include "dcv_http_internal.h"
+/* The HTTP DCV check's rules for what it sends (dcv_http.c runs the hops
+ * and curl): the URL of each hop, the Location of a redirect, and the request
+ * headers the request may add. Pure: curl's URL API parses, nothing is sent,
+ * so that the rules a URL or header must meet read in one place and unit
+ * tests and a fuzzer reach them. */
+#include "dcv_http_url.h"
 
-#include <arpa/inet.h>
-#include <openssl/evp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
-#include "log.h"
 #include "netaddr.h"
-#include "target.h"
+#include "utf8.h"
 
-#define MAX_URL_LEN 2000          /* Boulder's limit on a redirect path */
-#define PAGE_BYTES 100            /* response_page: base64 of this many bytes */
-
-/* base64 of the first PAGE_BYTES of the last body; NULL before any response. */
-char *mpic_dcv_http_response_page(const struct mpic_dcv_http *c)
+/* Messages are cut to fit a buffer, maybe inside a sequence, and jansson
+ * drops a string that is not UTF-8, which left an error without its message. */
+void mpic_http_make_utf8(char *msg)
 {
-    if (c->response_status < 0)
-        return NULL;
-    size_t n = c->body_len < PAGE_BYTES ? c->body_len : PAGE_BYTES;
-    char *out = malloc(4 * ((n + 2) / 3) + 1);
-    if (out != NULL)
-        EVP_EncodeBlock((unsigned char *)out, (const unsigned char *)c->body, (int)n);
-    return out;
-}
-
-/* curl's write callback: keeps the first body_max bytes and ends the transfer past them. */
-size_t mpic_dcv_http_on_body(char *data, size_t size, size_t nmemb, void *userp)
-{
-    struct mpic_dcv_http *c = userp;
-    size_t n = size * nmemb, room = c->body_max - c->body_len;
-    if (n > room) {
-        memcpy(c->body + c->body_len, data, room);
-        c->body_len += room;
-        c->body[c->body_len] = '\0';
-        c->truncated = true;
-        return 0;   /* enough: ends the transfer with CURLE_WRITE_ERROR */
-    }
-    memcpy(c->body + c->body_len, data, n);
-    c->body_len += n;
-    c->body[c->body_len] = '\0';
-    return n;
-}
-
-/* Length of the well-formed UTF-8 sequence (RFC 3629) at s, or 0. */
-static size_t utf8_len(const unsigned char *s)
-{
-    unsigned char lo = 0x80, hi = 0xbf;
-    size_t n;
-    if (s[0] < 0x80)
-        return 1;
-    if (s[0] >= 0xc2 && s[0] <= 0xdf)
-        n = 2;
-    else if (s[0] >= 0xe0 && s[0] <= 0xef)
-        n = 3, lo = s[0] == 0xe0 ? 0xa0 : 0x80, hi = s[0] == 0xed ? 0x9f : 0xbf;
-    else if (s[0] >= 0xf0 && s[0] <= 0xf4)
-        n = 4, lo = s[0] == 0xf0 ? 0x90 : 0x80, hi = s[0] == 0xf4 ? 0x8f : 0xbf;
-    else
-        return 0;
-    if (s[1] < lo || s[1] > hi)
-        return 0;
-    for (size_t i = 2; i < n; i++)
-        if (s[i] < 0x80 || s[i] > 0xbf)
-            return 0;
-    return n;
-}
-
-/* Messages quote what the server sent (a Location) and are cut to fit a
- * buffer; a JSON string must be UTF-8, and jansson drops one that is not,
- * which left the error without its message. Other octets become '?'. */
-void mpic_dcv_http_make_utf8(char *msg)
-{
-    unsigned char *s = (unsigned char *)msg;
-    while (*s != '\0') {
-        size_t n = utf8_len(s);
+    uint8_t *s = (uint8_t *)msg;
+    size_t left = strlen(msg);
+    while (left > 0) {
+        size_t n = mpic_utf8_seq_len(s, left);
         if (n == 0) {
-            *s++ = '?';
-            continue;
+            *s = '?';
+            n = 1;
         }
         s += n;
+        left -= n;
     }
 }
 
@@ -101,7 +43,7 @@ static bool header_name_valid(const char *s)
     return true;
 }
 
-static bool header_dropped(const char *name)
+bool mpic_http_header_dropped(const char *name)
 {
     static const char *const dropped[] = {
         "host", "content-length", "transfer-encoding", "connection", "keep-alive",
@@ -113,24 +55,39 @@ static bool header_dropped(const char *name)
     return false;
 }
 
-int mpic_dcv_http_build_headers(struct mpic_dcv_http *c, char *why, size_t why_len)
+bool mpic_http_header_credential(const char *name)
 {
-    const struct mpic_strv *names = &c->p->http_header_names, *values = &c->p->http_header_values;
+    return strcasecmp(name, "authorization") == 0 || strcasecmp(name, "cookie") == 0 ||
+           strcasecmp(name, "proxy-authorization") == 0;
+}
+
+static int append(struct curl_slist **list, const char *line)
+{
+    struct curl_slist *l = curl_slist_append(*list, line);
+    if (l == NULL)
+        return -1;
+    *list = l;
+    return 0;
+}
+
+int mpic_http_request_headers(const struct mpic_strv *names, const struct mpic_strv *values, bool credentials,
+                              struct curl_slist **out, char *why, size_t why_len)
+{
+    struct curl_slist *list = NULL;
     bool accept_given = false;
+    *out = NULL;
     for (size_t i = 0; i < names->n && i < values->n; i++) {
         const char *name = names->v[i], *value = values->v[i];
         if (!header_name_valid(name)) {
             snprintf(why, why_len, "http_headers: \"%.64s\" is not a valid header name", name);
-            return -1;
+            goto fail;
         }
         if (strpbrk(value, "\r\n") != NULL) {
             snprintf(why, why_len, "http_headers: the value of %.64s contains CR or LF", name);
-            return -1;
+            goto fail;
         }
-        if (header_dropped(name)) {
-            mpic_log(MPIC_LOG_DEBUG, "dcv_http_header_dropped", "name=%s", name);
+        if (mpic_http_header_dropped(name) || (!credentials && mpic_http_header_credential(name)))
             continue;
-        }
         if (strcasecmp(name, "accept") == 0)
             accept_given = true;
         size_t len = strlen(name) + strlen(value) + 3;
@@ -142,41 +99,61 @@ int mpic_dcv_http_build_headers(struct mpic_dcv_http *c, char *why, size_t why_l
             snprintf(line, len, "%s;", name);
         else
             snprintf(line, len, "%s: %s", name, value);
-        struct curl_slist *l = curl_slist_append(c->headers, line);
+        int rc = append(&list, line);
         free(line);
-        if (l == NULL)
+        if (rc != 0)
             goto oom;
-        c->headers = l;
     }
-    if (!accept_given) {
-        struct curl_slist *l = curl_slist_append(c->headers, "Accept: */*");
-        if (l == NULL)
-            goto oom;
-        c->headers = l;
-    }
+    if (!accept_given && append(&list, "Accept: */*") != 0)
+        goto oom;
+    *out = list;
     return 0;
 oom:
     snprintf(why, why_len, "out of memory");
+fail:
+    curl_slist_free_all(list);
     return -1;
 }
 
-/* Validates the URL held by u and makes it the next hop: url, host, port.
- * A problem is reported as type (redirect:invalid for a Location, a
- * parameter error for the URL built from the request). */
-int mpic_dcv_http_take_url(struct mpic_dcv_http *c, CURLU *u, const char *type)
+/* ---- URLs ---- */
+
+void mpic_http_hop_clear(struct mpic_http_hop *hop)
 {
-    char *url = NULL, *scheme = NULL, *host = NULL, *port = NULL, *zone = NULL;
+    curl_free(hop->url);
+    curl_free(hop->host);
+    hop->url = hop->host = NULL;
+    hop->port = 0;
+}
+
+/* host as curl gives it, without the brackets of an IPv6 literal or a final dot. */
+static void bare_host(char *host)
+{
+    size_t hl = strlen(host);
+    if (host[0] == '[' && hl > 2 && host[hl - 1] == ']') {
+        memmove(host, host + 1, hl - 2);
+        host[hl - 2] = '\0';
+    } else if (hl > 1 && host[hl - 1] == '.') {
+        host[hl - 1] = '\0';
+    }
+}
+
+int mpic_http_url_check(CURLU *u, char *const *seen, size_t n_seen, struct mpic_http_hop *hop, char *why,
+                        size_t why_len)
+{
+    char *scheme = NULL, *port = NULL, *zone = NULL;
     const char *bad = NULL;
-    char detail[300] = "";
+    hop->url = hop->host = NULL;
+    hop->port = 0;
+    why[0] = '\0';
     curl_url_set(u, CURLUPART_FRAGMENT, NULL, 0);
     curl_url_set(u, CURLUPART_USER, NULL, 0);       /* never send credentials from a Location */
     curl_url_set(u, CURLUPART_PASSWORD, NULL, 0);
-    if (curl_url_get(u, CURLUPART_URL, &url, CURLU_NO_DEFAULT_PORT) != CURLUE_OK ||
+    if (curl_url_get(u, CURLUPART_URL, &hop->url, CURLU_NO_DEFAULT_PORT) != CURLUE_OK ||
         curl_url_get(u, CURLUPART_SCHEME, &scheme, 0) != CURLUE_OK) {
         bad = "cannot be parsed";
         goto refuse;
     }
-    if (strlen(url) > MAX_URL_LEN) {
+    if (strlen(hop->url) > MPIC_HTTP_MAX_URL_LEN) {
         bad = "is longer than 2000 bytes";
         goto refuse;
     }
@@ -186,85 +163,106 @@ int mpic_dcv_http_take_url(struct mpic_dcv_http *c, CURLU *u, const char *type)
     }
     if (curl_url_get(u, CURLUPART_PORT, &port, CURLU_DEFAULT_PORT) != CURLUE_OK ||
         (strcmp(port, "80") != 0 && strcmp(port, "443") != 0)) {
-        snprintf(detail, sizeof detail, "has port %s, not 80 or 443", port ? port : "?");
-        bad = detail;
+        snprintf(why, why_len, "has port %s, not 80 or 443", port ? port : "?");
         goto refuse;
     }
     if (curl_url_get(u, CURLUPART_ZONEID, &zone, 0) == CURLUE_OK) {
         bad = "has an IPv6 zone";
         goto refuse;
     }
-    if (curl_url_get(u, CURLUPART_HOST, &host, 0) != CURLUE_OK || host[0] == '\0') {
+    if (curl_url_get(u, CURLUPART_HOST, &hop->host, 0) != CURLUE_OK || hop->host[0] == '\0') {
         bad = "has no host";
         goto refuse;
     }
-    size_t hl = strlen(host);
-    if (host[0] == '[' && hl > 2 && host[hl - 1] == ']') {
-        memmove(host, host + 1, hl - 2);
-        host[hl - 2] = '\0';
-    } else if (hl > 1 && host[hl - 1] == '.') {
-        host[hl - 1] = '\0';
-    }
+    bare_host(hop->host);
     struct mpic_target ti;
     struct mpic_error terr;
-    if (!mpic_addr_is_literal(host) && (mpic_target_parse(host, &ti, &terr) != 0 || ti.wildcard)) {
-        snprintf(detail, sizeof detail, "has an invalid host name \"%.200s\"", host);
-        bad = detail;
+    if (!mpic_addr_is_literal(hop->host) && (mpic_target_parse(hop->host, &ti, &terr) != 0 || ti.wildcard)) {
+        snprintf(why, why_len, "has an invalid host name \"%.200s\"", hop->host);
         goto refuse;
     }
-    for (size_t i = 0; i < c->n_seen; i++)
-        if (strcmp(c->seen[i], url) == 0) {
+    for (size_t i = 0; i < n_seen; i++)
+        if (strcmp(seen[i], hop->url) == 0) {
             bad = "was already requested (redirect loop)";
             goto refuse;
         }
-    if ((c->seen[c->n_seen] = strdup(url)) == NULL) {
-        bad = "cannot be stored (out of memory)";
-        goto refuse;
-    }
-    c->n_seen++;
-    curl_free(c->url);
-    curl_free(c->host);
-    c->url = url;
-    c->host = host;
-    c->port = strcmp(port, "80") == 0 ? 80 : 443;
+    hop->port = strcmp(port, "80") == 0 ? 80 : 443;
     curl_free(scheme);
     curl_free(port);
     return 0;
 refuse:
-    mpic_dcv_http_finish(c, type == mpic_dcv_http_err_redirect, false, type, "%s %.600s %s",
-                         type == mpic_dcv_http_err_redirect ? "redirect to" : "URL", url ? url : "(unparseable)",
-                         bad);
-    curl_free(url);
+    if (bad != NULL)
+        snprintf(why, why_len, "%s", bad);
+    curl_free(hop->host);
+    hop->host = NULL;
     curl_free(scheme);
-    curl_free(host);
     curl_free(port);
     curl_free(zone);
     return -1;
 }
 
-/* The final value of the Location header without surrounding whitespace
- * (curl 7.88 leaves the CR of an empty value), malloc'd; NULL when absent. */
-char *mpic_dcv_http_location_of(CURL *easy)
+static bool redirect_status(long status)
 {
-    struct curl_header *h = NULL;
-    if (curl_easy_header(easy, "Location", 0, CURLH_HEADER, -1, &h) != CURLHE_OK)
-        return NULL;
-    size_t last = h->amount - 1;
-    if (last > 0 && curl_easy_header(easy, "Location", last, CURLH_HEADER, -1, &h) != CURLHE_OK)
-        return NULL;
-    const char *v = h->value;
-    while (*v == ' ' || *v == '\t' || *v == '\r' || *v == '\n')
-        v++;
-    size_t n = strlen(v);
-    while (n > 0 && (v[n - 1] == ' ' || v[n - 1] == '\t' || v[n - 1] == '\r' || v[n - 1] == '\n'))
-        n--;
-    return strndup(v, n);
+    return status == 301 || status == 302 || status == 307 || status == 308;
 }
 
-/* The URL of the challenge: http://<target>/.well-known/acme-challenge/<token>
- * or <scheme>://<target>/.well-known/pki-validation/<path>. */
-CURLU *mpic_dcv_http_challenge_url(const char *target, const struct mpic_target *ti,
-                                   const struct mpic_dcv_params *p)
+enum mpic_http_next mpic_http_redirect(long status, const char *current_url, const char *location, size_t n_followed,
+                                       CURLU **next, char *why, size_t why_len)
+{
+    *next = NULL;
+    if (!redirect_status(status)) {
+        if (status < 300 || status > 399 || location == NULL)
+            return MPIC_HTTP_FINAL;
+        snprintf(why, why_len, "%ld from %s is not an allowed redirect (301, 302, 307, 308)", status, current_url);
+        return MPIC_HTTP_REFUSED;
+    }
+    if (location == NULL || *location == '\0') {
+        snprintf(why, why_len, "%ld from %s without a Location", status, current_url);
+        return MPIC_HTTP_REFUSED;
+    }
+    if (n_followed >= MPIC_DCV_HTTP_MAX_REDIRECTS) {
+        snprintf(why, why_len, "more than %d redirects (last from %s)", MPIC_DCV_HTTP_MAX_REDIRECTS, current_url);
+        return MPIC_HTTP_REFUSED;
+    }
+    CURLU *u = curl_url();
+    if (u == NULL || curl_url_set(u, CURLUPART_URL, current_url, 0) != CURLUE_OK ||
+        curl_url_set(u, CURLUPART_URL, location, CURLU_URLENCODE) != CURLUE_OK) {
+        curl_url_cleanup(u);
+        snprintf(why, why_len, "Location \"%.300s\" from %s cannot be parsed", location, current_url);
+        return MPIC_HTTP_REFUSED;
+    }
+    *next = u;
+    return MPIC_HTTP_FOLLOW;
+}
+
+/* scheme, host and port of url; false when it cannot be parsed. */
+static bool origin_of(const char *url, char **scheme, char **host, char **port)
+{
+    CURLU *u = curl_url();
+    bool ok = u != NULL && curl_url_set(u, CURLUPART_URL, url, 0) == CURLUE_OK &&
+              curl_url_get(u, CURLUPART_SCHEME, scheme, 0) == CURLUE_OK &&
+              curl_url_get(u, CURLUPART_HOST, host, 0) == CURLUE_OK &&
+              curl_url_get(u, CURLUPART_PORT, port, CURLU_DEFAULT_PORT) == CURLUE_OK;
+    curl_url_cleanup(u);
+    if (ok)
+        bare_host(*host);
+    return ok;
+}
+
+bool mpic_http_same_origin(const char *a, const char *b)
+{
+    char *s[2] = { NULL, NULL }, *h[2] = { NULL, NULL }, *p[2] = { NULL, NULL };
+    bool same = origin_of(a, &s[0], &h[0], &p[0]) && origin_of(b, &s[1], &h[1], &p[1]) &&
+                strcasecmp(s[0], s[1]) == 0 && strcasecmp(h[0], h[1]) == 0 && strcmp(p[0], p[1]) == 0;
+    for (int i = 0; i < 2; i++) {
+        curl_free(s[i]);
+        curl_free(h[i]);
+        curl_free(p[i]);
+    }
+    return same;
+}
+
+CURLU *mpic_http_challenge_url(const char *target, const struct mpic_target *ti, const struct mpic_dcv_params *p)
 {
     bool http01 = p->method == MPIC_DCV_ACME_HTTP_01;
     const char *tail = http01 ? p->token : p->http_token_path;

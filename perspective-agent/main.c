@@ -16,6 +16,7 @@
 #include "clock.h"
 #include "curl_loop.h"
 #include "config.h"
+#include "args.h"
 #include "httpd.h"
 #ifdef MPIC_LAB_BEHAVIOUR
 #include "lab_behaviour_agent.h"

@@ -31,15 +31,10 @@
 #define EDNS_UDP_SIZE 1232
 #define MAX_MESSAGE 65535
 
-struct dns_server {
-    struct sockaddr_storage addr;
-    socklen_t addr_len;
-    char text[64];              /* "IP:PORT" or "[IPv6]:PORT" */
-};
 
 struct mpic_resolver {
     struct event_base *base;
-    struct dns_server *servers;
+    struct mpic_dns_server *servers;
     size_t n_servers;
     unsigned timeout_ms;
     unsigned tries;
@@ -62,7 +57,7 @@ struct mpic_dns_query {
     uint8_t *wire;              /* current try's message */
     size_t wire_len;
     unsigned tries_used;
-    const struct dns_server *server;
+    const struct mpic_dns_server *server;
     int fd;
     enum try_phase phase;
     struct event *io;
@@ -83,74 +78,6 @@ struct mpic_dns_query {
 static void try_next(struct mpic_dns_query *q);
 static void on_udp_readable(evutil_socket_t fd, short what, void *arg);
 static void on_tcp_event(evutil_socket_t fd, short what, void *arg);
-
-static int parse_port(const char *s, const char *whole, uint16_t *port, struct mpic_error *err)
-{
-    char *end;
-    errno = 0;
-    unsigned long v = strtoul(s, &end, 10);
-    if (*s < '0' || *s > '9' || *end != '\0' || errno != 0 || v == 0 || v > 65535)
-        return mpic_error_set(err, "DNS resolver \"%s\": bad port \"%s\"", whole, s);
-    *port = (uint16_t)v;
-    return 0;
-}
-
-/* "IP", "IP:PORT", "IPv6", "[IPv6]" or "[IPv6]:PORT"; the default port is 53. */
-static int parse_server(const char *s, struct dns_server *out, struct mpic_error *err)
-{
-    char host[INET6_ADDRSTRLEN + 1];
-    uint16_t port = 53;
-    const char *colon = strchr(s, ':');
-    bool v6;
-
-    memset(out, 0, sizeof *out);
-    if (s[0] == '[') {
-        const char *close = strchr(s, ']');
-        if (close == NULL || (size_t)(close - s - 1) >= sizeof host)
-            return mpic_error_set(err, "DNS resolver \"%s\": bad [IPv6] address", s);
-        memcpy(host, s + 1, (size_t)(close - s - 1));
-        host[close - s - 1] = '\0';
-        if (close[1] == ':') {
-            if (parse_port(close + 2, s, &port, err) < 0)
-                return -1;
-        } else if (close[1] != '\0') {
-            return mpic_error_set(err, "DNS resolver \"%s\": junk after ']'", s);
-        }
-        v6 = true;
-    } else if (colon != NULL && strchr(colon + 1, ':') == NULL) {
-        if ((size_t)(colon - s) >= sizeof host)
-            return mpic_error_set(err, "DNS resolver \"%s\": bad address", s);
-        memcpy(host, s, (size_t)(colon - s));
-        host[colon - s] = '\0';
-        if (parse_port(colon + 1, s, &port, err) < 0)
-            return -1;
-        v6 = false;
-    } else {
-        if (strlen(s) >= sizeof host)
-            return mpic_error_set(err, "DNS resolver \"%s\": bad address", s);
-        strcpy(host, s);
-        v6 = colon != NULL;
-    }
-
-    if (v6) {
-        struct sockaddr_in6 *a = (struct sockaddr_in6 *)&out->addr;
-        if (inet_pton(AF_INET6, host, &a->sin6_addr) != 1)
-            return mpic_error_set(err, "DNS resolver \"%s\": not an IPv6 address", s);
-        a->sin6_family = AF_INET6;
-        a->sin6_port = htons(port);
-        out->addr_len = sizeof *a;
-        snprintf(out->text, sizeof out->text, "[%s]:%u", host, port);
-    } else {
-        struct sockaddr_in *a = (struct sockaddr_in *)&out->addr;
-        if (inet_pton(AF_INET, host, &a->sin_addr) != 1)
-            return mpic_error_set(err, "DNS resolver \"%s\": not an IPv4 address", s);
-        a->sin_family = AF_INET;
-        a->sin_port = htons(port);
-        out->addr_len = sizeof *a;
-        snprintf(out->text, sizeof out->text, "%s:%u", host, port);
-    }
-    return 0;
-}
 
 struct mpic_resolver *mpic_resolver_new(struct event_base *base, const struct mpic_dns_config *cfg,
                                         struct mpic_error *err)
@@ -177,10 +104,7 @@ struct mpic_resolver *mpic_resolver_new(struct event_base *base, const struct mp
         mpic_error_set(err, "DNS resolver: out of memory");
         goto fail;
     }
-    for (size_t i = 0; i < cfg->resolvers.n; i++) {
-        if (parse_server(cfg->resolvers.v[i], &r->servers[i], err) < 0)
-            goto fail;
-    }
+    memcpy(r->servers, cfg->servers, cfg->resolvers.n * sizeof *r->servers);
     r->n_servers = cfg->resolvers.n;
     r->base = base;
     r->timeout_ms = cfg->timeout_ms;

@@ -3,7 +3,9 @@
 #  1. gcc build with -Werror, unit tests (cmocka via ctest), the offline deploy/terraform check,
 #     the Debian packages (tests/package/test-package.sh);
 #  2. clang build with AddressSanitizer + UndefinedBehaviorSanitizer: unit tests,
-#     then the integration tests (real DNS lab, agents and orchestrator on loopback);
+#     then the integration tests (real DNS lab, agents and orchestrator on loopback), then the
+#     fault-injection suite (tests/faults: agents killed, hung or lying, resolvers failing, the
+#     orchestrator restarted and its audit disk full, all under load; about 2 minutes);
 #     then a smoke of the bench on the gcc build (seconds; fails on errors, never on times);
 #  3. a bounded libFuzzer run of each parser fuzzer.
 # The integration tests run at today's date, then those marked `phase` (their expectations change
@@ -76,16 +78,19 @@ if [ "$FUZZ" = 1 ]; then
   rm -rf "$work"
 fi
 
-integration() {   # integration DATE|'' [PYTEST ARGS...]
-  local date=$1; shift
+integration() {   # integration DATE|'' [PYTEST ARGS...] [--faults]: tests/integration, or tests/faults
+  local date=$1 dir=$ROOT/tests/integration; shift
+  if [ "${1:-}" = --faults ]; then dir=$ROOT/tests/faults; shift; fi
   MPIC_BUILD_DIR="$ROOT/build-asan" MPIC_TEST_CLOCK=${date:+${date}T00:00:00Z} \
-    /usr/bin/python3 -m pytest -p no:cacheprovider -q "$@" "$ROOT/tests/integration"
+    /usr/bin/python3 -m pytest -p no:cacheprovider -q "$@" "$dir"
 }
 
 if [ "$INTEGRATION" = 1 ]; then
   if [ -n "$DATE" ]; then
     echo "== integration tests (sanitized daemons), daemons' clock at $DATE"
     integration "$DATE"
+    echo "== fault injection under load (sanitized daemons), daemons' clock at $DATE"
+    integration "$DATE" --faults
   else
     echo "== integration tests (sanitized daemons)"
     integration ''
@@ -93,6 +98,8 @@ if [ "$INTEGRATION" = 1 ]; then
       echo "== date-dependent integration tests (-m phase), daemons' clock at $d"
       integration "$d" -m phase
     done
+    echo "== fault injection under load (sanitized daemons; tests/faults, docs/reliability.md)"
+    integration '' --faults
   fi
 
   echo "== bench smoke (bench/run.sh --smoke: every measurement once, no thresholds)"

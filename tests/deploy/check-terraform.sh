@@ -50,8 +50,8 @@ PY
     first=${codes%%$'\n'*}
     cp "$work/certs/agent-$first.crt" "$o/tls/server.crt"
     cp "$work/certs/agent-$first.key" "$o/tls/server.key"
-    echo current-key-0123456789 > "$o/secrets/api-key"
-    echo next-key-0123456789 > "$o/secrets/api-key-next"
+    echo current-key-0123456789abcdef0123456789 > "$o/secrets/api-key"
+    echo next-key-0123456789abcdef0123456789ab > "$o/secrets/api-key-next"
     echo 0123456789abcdef0123456789abcdef > "$o/secrets/cohort-secret"
     "$BUILD/mpic-orchestrator" -c "$o/orchestrator.json" -t > "$work/out.txt" 2>&1 \
         || { cat "$work/out.txt"; echo "check-terraform: $(basename "$tfvars"): mpic-orchestrator -t refused it" >&2; exit 1; }

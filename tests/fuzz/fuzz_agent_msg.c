@@ -1,4 +1,4 @@
-/* libFuzzer target for the orchestrator<->agent messages of common/wire.c.
+/* libFuzzer target for the orchestrator<->agent messages of common/wire_agent.c.
  *
  * Input layout: an agent request, a 0x00 octet, an agent reply (JSON cannot
  * hold a raw NUL, so the split is unambiguous). The request must survive a

@@ -1,4 +1,4 @@
-/* libFuzzer target for the client side of common/wire.c: a request body is
+/* libFuzzer target for the client side of the wire model (common/wire_request.c): a request body is
  * validated against fixed server limits. A refusal must list its issues; an
  * accepted request must resolve to an orchestration inside the limits, be
  * echoed, and turn into an agent request that the agents accept (the
@@ -53,7 +53,8 @@ static void check_accepted(const struct mpic_request *r, const struct mpic_orche
     struct mpic_request back;
     struct mpic_error err;
     check(mpic_agent_request_parse(s, strlen(s), &back, &err) == 0);
-    check(back.check_type == r->check_type && strcmp(back.target, r->target) == 0);
+    /* The agents are sent the name the checks use: U-labels as A-labels. */
+    check(back.check_type == r->check_type && strcmp(back.target, r->target_info.name) == 0);
     mpic_request_free(&back);
     free(s);
     json_decref(j);

@@ -1,14 +1,17 @@
 #!/usr/bin/python3
 """Writes the fuzzers' seed inputs: real requests of every check type and
 method, agent replies, resolver answers (wire format, built with dnspython),
-CAA RDATA and DCV observations, plus malformed variants of each.
+CAA RDATA and DCV observations, redirect chains and acme-tls/1 certificates
+(made with the openssl command), plus malformed variants of each.
 
 usage: tests/fuzz/seeds.py OUTDIR   (one sub-directory per target; the
 shipped corpus under tests/fuzz/corpus/ is this, minimised with -merge=1)"""
 import json
 import os
 import struct
+import subprocess
 import sys
+import tempfile
 
 import dns.edns
 import dns.flags
@@ -146,6 +149,8 @@ def agent_reply(check_type, m, passed=True, errors=None):
 
 
 def main():
+    redirect_seeds()
+    alpn_seeds()
     reqs = client_requests()
     for name, r in reqs.items():
         put("fuzz_wire", name, js(r))
@@ -291,6 +296,67 @@ def dcv_seeds():
     }
     for name, (opts, a, b) in seeds.items():
         put("fuzz_dcv", name, bytes([opts]) + a.encode() + b"\0" + b.encode())
+
+
+# ---- redirect chains (fuzz_redirect): the challenge URL, then one line per response: ----------
+# an octet choosing the status (0-3: 301 302 307 308, 4: 303, 5: 300, 6: 200, 7: 399; +8: no
+# Location), then the Location.
+def redirect_seeds():
+    base = "http://http.dcv.example.test/.well-known/acme-challenge/tok"
+    chains = {
+        "absolute": [base, "\x00http://other.example.test/x"],
+        "relative": [base, "\x01../up?q=1", "\x02/top", "\x03same#frag"],
+        "scheme-relative": [base, "\x00//other.example.test:443/p"],
+        "https": [base, "\x00https://http.dcv.example.test/b", "\x01http://http.dcv.example.test:443/c"],
+        "port-8080": [base, "\x01http://http.dcv.example.test:8080/x"],
+        "ftp": [base, "\x01ftp://http.dcv.example.test/x"],
+        "loop": [base, "\x01/a", "\x01/b", "\x01/a"],
+        "303": [base, "\x04/see-other"],
+        "no-location": [base, "\x08"],
+        "empty-location": [base, "\x00"],
+        "ipv6": ["http://[2001:db8::1]/.well-known/acme-challenge/t", "\x00http://[fe80::1%25eth0]/x",
+                 "\x00http://[::ffff:127.0.0.1]/"],
+        "ipv4": ["http://203.0.113.5/.well-known/pki-validation/f.txt", "\x00http://0x7f.1/", "\x00http://2130706433/"],
+        "userinfo": [base, "\x00http://user:pw@other.example.test/x"],
+        "idn": [base, "\x00http://b\u00fccher.example/x", "\x00http://xn--bcher-kva.example/y"],
+        "bad-host": [base, "\x00http://-bad.example.test/", "\x00http://exa_mple.test/"],
+        "long": [base, "\x00/" + "a" * 2100],
+        "max": [base] + [f"\x00/r{k}" for k in range(21)],
+        "encoded": [base, "\x00/a b/%zz/%00/\u00e9"],
+    }
+    for name, lines in chains.items():
+        put("fuzz_redirect", name, "\n".join(lines).encode("utf-8"))
+
+
+# ---- acme-tls/1 certificates (fuzz_alpn): identifier octet (0 name, 1 IPv4, 2 IPv6), ALPN
+# length and protocol, DER certificate. The hash is the one fuzz_alpn.c expects.
+def alpn_seeds():
+    ident = {"name": (0, "DNS:alpn.example.test"), "ip4": (1, "IP:203.0.113.7"), "ip6": (2, "IP:2001:db8::7")}
+    variants = {
+        "ok": ("critical,DER:0420" + HEX, None),
+        "not-critical": ("DER:0420" + HEX, None),
+        "wrong-hash": ("critical,DER:0420" + "00" * 32, None),
+        "no-ext": (None, None),
+        "two-sans": ("critical,DER:0420" + HEX, "DNS:other.example.test"),
+    }
+    with tempfile.TemporaryDirectory() as tmp:
+        key = os.path.join(tmp, "k.pem")
+        subprocess.run(["openssl", "genpkey", "-algorithm", "EC", "-pkeyopt", "ec_paramgen_curve:P-256", "-out", key],
+                       check=True, capture_output=True)
+        for iname, (octet, san) in ident.items():
+            for vname, (ext, extra) in variants.items():
+                cmd = ["openssl", "req", "-x509", "-new", "-key", key, "-subj", "/CN=acme", "-days", "7",
+                       "-outform", "DER", "-out", os.path.join(tmp, "c.der"),
+                       "-addext", "subjectAltName=" + san + ("," + extra if extra else "")]
+                if ext:
+                    cmd += ["-addext", "1.3.6.1.5.5.7.1.31=" + ext]
+                subprocess.run(cmd, check=True, capture_output=True)
+                with open(os.path.join(tmp, "c.der"), "rb") as f:
+                    der = f.read()
+                put("fuzz_alpn", f"{iname}-{vname}", bytes([octet, 10]) + b"acme-tls/1" + der)
+                if vname == "ok":
+                    put("fuzz_alpn", f"{iname}-h2", bytes([octet, 2]) + b"h2" + der)
+                    put("fuzz_alpn", f"{iname}-truncated", bytes([octet, 10]) + b"acme-tls/1" + der[:len(der) // 2])
 
 
 main()

@@ -311,6 +311,22 @@ def for_method(request, cluster):
     return pick
 
 
+def read_until_close(sock, timeout=None):
+    """Everything the peer sends until it closes the connection (or goes quiet past the timeout)."""
+    if timeout is not None:
+        sock.settimeout(timeout)
+    buf = b""
+    try:
+        while True:
+            chunk = sock.recv(65536)
+            if not chunk:
+                break
+            buf += chunk
+    except (socket.timeout, ConnectionResetError):
+        pass
+    return buf
+
+
 def port_open(host, port, timeout=0.5):
     try:
         with socket.create_connection((host, port), timeout=timeout):

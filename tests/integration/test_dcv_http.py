@@ -128,6 +128,46 @@ def test_http_headers_are_sent_but_host_is_not_overridden(cluster):
     assert all(f'"{HOST}"' in line and '"yes"' in line for line in new), new
 
 
+CREDENTIALS = {"Authorization": "Bearer lab-secret-a", "Cookie": "lab=secret-c",
+               "Proxy-Authorization": "Basic lab-secret-p", "X-Lab-Test": "yes"}
+
+
+def hops(cluster, before, path):
+    """The access log's lines for path since line before: one per perspective."""
+    return [line for line in access_log(cluster).splitlines()[before:] if f"{path} " in line]
+
+
+def test_credential_headers_follow_a_redirect_to_the_same_host(cluster):
+    before = len(access_log(cluster).splitlines())
+    r = http01(cluster, "cred-same", http_headers=CREDENTIALS)
+    n = len(all_passed(r))
+    for path in ("/cred-same", "/cred-end"):
+        lines = hops(cluster, before, path)
+        assert len(lines) == n, lines
+        for line in lines:
+            assert f'"{HOST}"' in line, line
+            for secret in ("Bearer lab-secret-a", "lab=secret-c", "Basic lab-secret-p", '"yes"'):
+                assert secret in line, line
+
+
+def test_credential_headers_dropped_on_a_redirect_to_another_host(cluster):
+    # Issue 12: credentials the request gave are for the host it named; a redirect chosen by
+    # that host must not carry them elsewhere (as curl does for its own). Other headers go on.
+    before = len(access_log(cluster).splitlines())
+    r = http01(cluster, "cred-other", http_headers=CREDENTIALS)
+    n = len(all_passed(r))
+    first, second = hops(cluster, before, "/cred-other"), hops(cluster, before, "/cred-end")
+    assert len(first) == n and len(second) == n, (first, second)
+    for line in first:
+        assert f'"{HOST}"' in line and "Bearer lab-secret-a" in line and "lab=secret-c" in line, line
+        assert "Basic lab-secret-p" in line, line
+    for line in second:
+        assert '"http-other.dcv.example.test"' in line and '"yes"' in line, line
+        assert "lab-secret" not in line and "secret-c" not in line, line
+    for d in all_passed(r):
+        assert d["response_url"] == "http://http-other.dcv.example.test/.well-known/acme-challenge/cred-end"
+
+
 @pytest.mark.timeout(60)
 def test_slow_body_gives_up_at_the_deadline(cluster):
     # The body trickles at 1 byte/s; the agent's check deadline (check_timeout_ms, 8 s) ends it.

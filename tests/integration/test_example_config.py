@@ -21,9 +21,9 @@ def prepare(tmp_path):
     shutil.copy(certs / "agent-eu-west-1.crt", certs / "server.crt")
     shutil.copy(certs / "agent-eu-west-1.key", certs / "server.key")
     (tmp_path / "secrets").mkdir()
-    (tmp_path / "secrets" / "api-key.next").write_text("next-key-0123456789\n")
+    (tmp_path / "secrets" / "api-key.next").write_text("next-key-0123456789abcdef0123456789ab\n")
     (tmp_path / "secrets" / "cohort-secret").write_text("0123456789abcdef0123456789abcdef\n")
-    return dict(os.environ, MPIC_API_KEY="current-key-0123456789")
+    return dict(os.environ, MPIC_API_KEY="current-key-0123456789abcdef0123456789")
 
 
 def run(binary, config, env):
@@ -125,3 +125,11 @@ def test_missing_secret_names_file_and_key(tmp_path):
     r = run("mpic-orchestrator", tmp_path / "orchestrator.json", env)
     assert r.returncode == 1
     assert "orchestrator.json: orchestrator.api_keys[0]" in r.stdout, r.stdout
+
+
+def test_short_api_key_is_refused_naming_its_position(tmp_path):
+    env = prepare(tmp_path)
+    (tmp_path / "secrets" / "api-key.next").write_text("x" * 31 + "\n")
+    r = run("mpic-orchestrator", tmp_path / "orchestrator.json", env)
+    assert r.returncode == 1
+    assert "orchestrator.api_keys[1]: API key is 31 bytes, at least 32 are required" in r.stdout, r.stdout

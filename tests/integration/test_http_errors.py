@@ -8,7 +8,7 @@ import urllib.parse
 
 import pytest
 
-from conftest import AGENT_CODES
+from conftest import AGENT_CODES, read_until_close
 
 LIMIT = 65536   # max_body_bytes of both daemons in the local cluster (the default)
 
@@ -16,15 +16,7 @@ LIMIT = 65536   # max_body_bytes of both daemons in the local cluster (the defau
 def exchange(sock, data):
     """Send data, read until the peer closes (or times out); returns (status, headers, body)."""
     sock.sendall(data)
-    buf = b""
-    try:
-        while True:
-            chunk = sock.recv(65536)
-            if not chunk:
-                break
-            buf += chunk
-    except (socket.timeout, ConnectionResetError):
-        pass
+    buf = read_until_close(sock)
     head, _, body = buf.partition(b"\r\n\r\n")
     lines = head.decode("latin-1").split("\r\n")
     assert lines[0].startswith("HTTP/1."), f"not an HTTP answer: {buf[:300]!r}"

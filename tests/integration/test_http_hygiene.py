@@ -20,22 +20,11 @@ import time
 import pytest
 import requests
 
-from conftest import AGENT_CODES, build_dir
+from conftest import AGENT_CODES, build_dir, read_until_close
 
 
 def read_answer(sock, timeout=15):
-    """Everything the peer sends until it closes (or goes quiet for timeout s)."""
-    sock.settimeout(timeout)
-    buf = b""
-    try:
-        while True:
-            chunk = sock.recv(65536)
-            if not chunk:
-                break
-            buf += chunk
-    except (socket.timeout, ConnectionResetError):
-        pass
-    return buf
+    return read_until_close(sock, timeout)
 
 
 def parse(buf):

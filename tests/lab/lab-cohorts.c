@@ -30,10 +30,15 @@ int main(int argc, char **argv)
     }
     const struct mpic_orchestrator_config *oc = &cfg.orchestrator;
     size_t *out = calloc(cfg.n_perspectives, sizeof *out);
-    size_t n = out && size <= cfg.n_perspectives
-                   ? mpic_cohorts_build(cfg.perspectives, cfg.n_perspectives, oc->cohort_secret,
-                                        oc->cohort_secret_len, argv[2], size, out)
-                   : 0;
+    size_t n = 0;
+    if (out == NULL || (size <= cfg.n_perspectives &&
+                        mpic_cohorts_build(cfg.perspectives, cfg.n_perspectives, oc->cohort_secret,
+                                           oc->cohort_secret_len, argv[2], size, out, &n, &err) != 0)) {
+        fprintf(stderr, "%s: %s\n", argv[0], out ? err.msg : "out of memory");
+        free(out);
+        mpic_config_free(&cfg);
+        return 1;
+    }
     for (size_t k = 0; k < n; k++) {
         for (size_t i = 0; i < size; i++)
             printf("%s%s", i ? " " : "", cfg.perspectives[out[k * size + i]].code);

@@ -5,7 +5,7 @@
 #   web-lab.sh --stop STATE_DIR  stop it (by the pids in STATE_DIR/*.pid)
 #
 # IP is nginx's address, 127.X.Y.(10N+1) for the DNS lab on 127.X.Y.N (lab-addrs.sh), whose
-# zones name it http.dcv.example.test. nginx serves webroot/ on IP:80 and on IP:443 (TLS 1.2+,
+# zones name it http.dcv.example.test (and http-other.dcv). nginx serves webroot/ on IP:80 and on IP:443 (TLS 1.2+,
 # a self-signed certificate made here) plus the redirect locations of the DCV tests, and logs
 # every request to STATE_DIR/access.log. The next seven addresses run tls-alpn-responder.sh, one
 # variant each (ok no-critical two-sans wrong-hash no-alpn wrong-san no-ext, named
@@ -105,7 +105,8 @@ http {
     fastcgi_temp_path $D/nginx/tmp/fastcgi;
     uwsgi_temp_path $D/nginx/tmp/uwsgi;
     scgi_temp_path $D/nginx/tmp/scgi;
-    log_format lab '\$server_addr:\$server_port "\$host" "\$request" \$status "\$http_user_agent" "\$http_x_lab_test"';
+    log_format lab '\$server_addr:\$server_port "\$host" "\$request" \$status "\$http_user_agent" "\$http_x_lab_test"'
+                   ' "\$http_authorization" "\$http_cookie" "\$http_proxy_authorization"';
     access_log $D/access.log lab;
     default_type text/plain;
     server_tokens off;
@@ -143,6 +144,13 @@ $(count_locations)
             if (\$http_x_lab_test = "yes") { return 200 "lab-token-ok.LabThumbprint0123456789"; }
             return 403 "no X-Lab-Test header";
         }
+        # Redirect hygiene: the log shows which hop got the credentials of http_headers (only
+        # hops to the first URL's origin may); http-other.dcv is another name of this server.
+        location = /.well-known/acme-challenge/cred-same { return 302 http://\$host/.well-known/acme-challenge/cred-end; }
+        location = /.well-known/acme-challenge/cred-other {
+            return 302 http://http-other.dcv.example.test/.well-known/acme-challenge/cred-end;
+        }
+        location = /.well-known/acme-challenge/cred-end { return 200 "lab-token-ok.LabThumbprint0123456789"; }
         # A body that trickles out at 1 byte/s: a checker must give up at its deadline.
         location = /.well-known/acme-challenge/slow {
             limit_rate 1;

@@ -95,7 +95,7 @@ install -d -m 0750 /etc/mpic/secrets
 chgrp -R mpic /etc/mpic
 chmod -R g+rX,o-rwx /etc/mpic
 as_mpic() { setpriv --reuid=mpic --regid=mpic --init-groups --inh-caps=-all "$@"; }
-as_mpic env MPIC_API_KEY=current-key-0123456789 /usr/sbin/mpic-orchestrator -c /etc/mpic/orchestrator.json -t \
+as_mpic env MPIC_API_KEY=current-key-0123456789abcdef0123456789 /usr/sbin/mpic-orchestrator -c /etc/mpic/orchestrator.json -t \
     > "$WORK/orchestrator.check" 2>&1 || { cat "$WORK/orchestrator.check"; fail "packaged orchestrator example -t as mpic"; }
 as_mpic /usr/sbin/mpic-agent -c /etc/mpic/agent.json -t > "$WORK/agent.check" 2>&1 \
     || { cat "$WORK/agent.check"; fail "packaged agent example -t as mpic"; }

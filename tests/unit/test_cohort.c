@@ -30,6 +30,17 @@ static const unsigned char secret_b[] = "0123456789abcdef-secret-B";
 #define SECRET_A secret_a, sizeof secret_a - 1
 #define SECRET_B secret_b, sizeof secret_b - 1
 
+/* The number of cohorts; selection itself must not fail here. */
+static size_t build(const struct mpic_perspective *p, size_t n, const unsigned char *secret, size_t secret_len,
+                    const char *target, size_t size, size_t *out)
+{
+    struct mpic_error err;
+    size_t count = 0;
+    if (mpic_cohorts_build(p, n, secret, secret_len, target, size, out, &count, &err) != 0)
+        fail_msg("cohort selection failed: %s", err.msg);
+    return count;
+}
+
 static size_t catalog_add(struct catalog *c, const char *code, enum mpic_rir rir)
 {
     assert_true(c->n < MAXP);
@@ -130,8 +141,8 @@ static void cohorts_same_inputs_give_same_cohorts(void **state)
         size_t a[MAXP], b[MAXP];
         memset(a, 0xa5, sizeof a);
         memset(b, 0x5a, sizeof b);
-        size_t na = mpic_cohorts_build(c.p, c.n, SECRET_A, "example.com", size, a);
-        size_t nb = mpic_cohorts_build(c.p, c.n, SECRET_A, "example.com", size, b);
+        size_t na = build(c.p, c.n, SECRET_A, "example.com", size, a);
+        size_t nb = build(c.p, c.n, SECRET_A, "example.com", size, b);
         assert_true(na > 0);
         assert_int_equal(na, nb);
         assert_memory_equal(a, b, na * size * sizeof a[0]);
@@ -145,7 +156,7 @@ static void cohorts_order_is_hmac_of_target_nul_code(void **state)
     catalog_ten(&c);
     /* Size 1 has no rule to bend the order, so it is the keyed order itself. */
     size_t out[MAXP];
-    assert_int_equal(mpic_cohorts_build(c.p, c.n, SECRET_A, "Example.COM", 1, out), c.n);
+    assert_int_equal(build(c.p, c.n, SECRET_A, "Example.COM", 1, out), c.n);
     unsigned char prev[32] = { 0 };
     for (size_t i = 0; i < c.n; i++) {
         unsigned char msg[128], mac[32];
@@ -169,8 +180,8 @@ static void cohorts_other_secret_gives_other_order(void **state)
         char name[64];
         size_t a[MAXP], b[MAXP];
         target_name(name, sizeof name, t);
-        assert_int_equal(mpic_cohorts_build(c.p, c.n, SECRET_A, name, 1, a), c.n);
-        assert_int_equal(mpic_cohorts_build(c.p, c.n, SECRET_B, name, 1, b), c.n);
+        assert_int_equal(build(c.p, c.n, SECRET_A, name, 1, a), c.n);
+        assert_int_equal(build(c.p, c.n, SECRET_B, name, 1, b), c.n);
         differ += memcmp(a, b, sizeof a) != 0;
     }
     /* Two independent orders of ten agree with chance 1/10!. */
@@ -183,12 +194,12 @@ static void cohorts_other_target_gives_other_order(void **state)
     struct catalog c;
     catalog_ten(&c);
     size_t first[MAXP], other[MAXP];
-    assert_int_equal(mpic_cohorts_build(c.p, c.n, SECRET_A, "a.example", 1, first), c.n);
+    assert_int_equal(build(c.p, c.n, SECRET_A, "a.example", 1, first), c.n);
     unsigned differ = 0;
     for (unsigned t = 0; t < 50; t++) {
         char name[64];
         target_name(name, sizeof name, t);
-        assert_int_equal(mpic_cohorts_build(c.p, c.n, SECRET_A, name, 1, other), c.n);
+        assert_int_equal(build(c.p, c.n, SECRET_A, name, 1, other), c.n);
         differ += memcmp(first, other, sizeof first) != 0;
     }
     assert_true(differ >= 45);
@@ -202,11 +213,11 @@ static void cohorts_target_case_insensitive(void **state)
     const char *spellings[] = { "www.example.com", "WWW.EXAMPLE.COM", "Www.ExAmple.coM" };
     for (size_t size = 1; size <= 4; size++) {
         size_t ref[MAXP];
-        size_t nref = mpic_cohorts_build(c.p, c.n, SECRET_A, spellings[0], size, ref);
+        size_t nref = build(c.p, c.n, SECRET_A, spellings[0], size, ref);
         assert_true(nref > 0);
         for (size_t s = 1; s < 3; s++) {
             size_t out[MAXP];
-            assert_int_equal(mpic_cohorts_build(c.p, c.n, SECRET_A, spellings[s], size, out), nref);
+            assert_int_equal(build(c.p, c.n, SECRET_A, spellings[s], size, out), nref);
             assert_memory_equal(ref, out, nref * size * sizeof ref[0]);
         }
     }
@@ -224,7 +235,7 @@ static void cohorts_obey_rules_for_every_size(void **state)
         target_name(name, sizeof name, t);
         for (size_t size = 2; size <= c.n; size++) {
             size_t out[MAXP];
-            size_t count = mpic_cohorts_build(c.p, c.n, SECRET_A, name, size, out);
+            size_t count = build(c.p, c.n, SECRET_A, name, size, out);
             assert_cohorts_valid(&c, out, count, size, name);
             if (size <= 8 && count == 0)
                 fail_msg("%s size %zu: no cohort although one exists", name, size);
@@ -284,7 +295,7 @@ static void cohorts_count_is_largest_possible(void **state)
             char name[64];
             size_t out[MAXP];
             target_name(name, sizeof name, t);
-            size_t got = mpic_cohorts_build(c.p, c.n, SECRET_A, name, size, out);
+            size_t got = build(c.p, c.n, SECRET_A, name, size, out);
             if (got != want)
                 fail_msg("%s size %zu: %zu cohorts, %zu possible", name, size, got, want);
         }
@@ -300,13 +311,13 @@ static void cohorts_one_sided_too_close_keeps_apart(void **state)
     catalog_add(&c, "eu-west-1", MPIC_RIR_RIPE_NCC);
     catalog_list(&c, "us-east-1", "eu-west-1");
     size_t out[2];
-    assert_int_equal(mpic_cohorts_build(c.p, c.n, SECRET_A, "example.com", 2, out), 0);
+    assert_int_equal(build(c.p, c.n, SECRET_A, "example.com", 2, out), 0);
 
     memset(&c, 0, sizeof c);
     catalog_add(&c, "us-east-1", MPIC_RIR_ARIN);
     catalog_add(&c, "eu-west-1", MPIC_RIR_RIPE_NCC);
     catalog_list(&c, "eu-west-1", "us-east-1");
-    assert_int_equal(mpic_cohorts_build(c.p, c.n, SECRET_A, "example.com", 2, out), 0);
+    assert_int_equal(build(c.p, c.n, SECRET_A, "example.com", 2, out), 0);
 }
 
 static void cohorts_six_perspectives_size_three_gives_two(void **state)
@@ -324,7 +335,7 @@ static void cohorts_six_perspectives_size_three_gives_two(void **state)
         char name[64];
         size_t out[6];
         target_name(name, sizeof name, t);
-        size_t count = mpic_cohorts_build(c.p, c.n, SECRET_A, name, 3, out);
+        size_t count = build(c.p, c.n, SECRET_A, name, 3, out);
         assert_int_equal(count, 2);
         assert_cohorts_valid(&c, out, count, 3, name);
     }
@@ -340,10 +351,10 @@ static void cohorts_single_rir_larger_than_two_impossible(void **state)
     catalog_add(&c, "us-west-2", MPIC_RIR_ARIN);
     catalog_add(&c, "ca-central-1", MPIC_RIR_ARIN);
     size_t out[4];
-    assert_int_equal(mpic_cohorts_build(c.p, c.n, SECRET_A, "example.com", 3, out), 0);
-    assert_int_equal(mpic_cohorts_build(c.p, c.n, SECRET_A, "example.com", 4, out), 0);
+    assert_int_equal(build(c.p, c.n, SECRET_A, "example.com", 3, out), 0);
+    assert_int_equal(build(c.p, c.n, SECRET_A, "example.com", 4, out), 0);
     /* Size 2 has no RIR rule (reference semantics). */
-    assert_int_equal(mpic_cohorts_build(c.p, c.n, SECRET_A, "example.com", 2, out), 2);
+    assert_int_equal(build(c.p, c.n, SECRET_A, "example.com", 2, out), 2);
 }
 
 static void cohorts_size_out_of_range_gives_zero(void **state)
@@ -352,9 +363,9 @@ static void cohorts_size_out_of_range_gives_zero(void **state)
     struct catalog c;
     catalog_ten(&c);
     size_t out[MAXP];
-    assert_int_equal(mpic_cohorts_build(c.p, c.n, SECRET_A, "example.com", 0, out), 0);
-    assert_int_equal(mpic_cohorts_build(c.p, c.n, SECRET_A, "example.com", c.n + 1, out), 0);
-    assert_int_equal(mpic_cohorts_build(c.p, 0, SECRET_A, "example.com", 1, out), 0);
+    assert_int_equal(build(c.p, c.n, SECRET_A, "example.com", 0, out), 0);
+    assert_int_equal(build(c.p, c.n, SECRET_A, "example.com", c.n + 1, out), 0);
+    assert_int_equal(build(c.p, 0, SECRET_A, "example.com", 1, out), 0);
 }
 
 static void cohorts_without_secret_refused(void **state)
@@ -363,8 +374,13 @@ static void cohorts_without_secret_refused(void **state)
     struct catalog c;
     catalog_ten(&c);
     size_t out[MAXP];
-    assert_int_equal(mpic_cohorts_build(c.p, c.n, secret_a, 0, "example.com", 2, out), 0);
-    assert_int_equal(mpic_cohorts_build(c.p, c.n, NULL, 16, "example.com", 2, out), 0);
+    struct mpic_error err;
+    size_t count = 99;
+    /* The server's failure, answered 500, not "no cohort of this size" (a 400). */
+    assert_int_equal(mpic_cohorts_build(c.p, c.n, secret_a, 0, "example.com", 2, out, &count, &err), -1);
+    assert_int_equal(count, 0);
+    assert_non_null(strstr(err.msg, "cohort secret"));
+    assert_int_equal(mpic_cohorts_build(c.p, c.n, NULL, 16, "example.com", 2, out, &count, &err), -1);
 }
 
 /* The first two keyed picks may leave no valid third member; the search must
@@ -386,7 +402,7 @@ static void cohorts_found_when_first_picks_must_be_revised(void **state)
         char name[64];
         size_t out[5];
         target_name(name, sizeof name, t);
-        assert_int_equal(mpic_cohorts_build(c.p, c.n, SECRET_A, name, 3, out), 1);
+        assert_int_equal(build(c.p, c.n, SECRET_A, name, 3, out), 1);
         int got[MAXP] = { 0 };
         for (size_t i = 0; i < 3; i++)
             got[out[i]] = 1;
@@ -405,7 +421,7 @@ static void cohorts_every_perspective_sometimes_first(void **state)
             char name[64];
             size_t out[MAXP];
             target_name(name, sizeof name, t);
-            assert_true(mpic_cohorts_build(c.p, c.n, SECRET_A, name, size, out) > 0);
+            assert_true(build(c.p, c.n, SECRET_A, name, size, out) > 0);
             first[out[0]]++;
         }
         for (size_t i = 0; i < c.n; i++)

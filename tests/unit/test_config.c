@@ -1,4 +1,4 @@
-/* Tests for common/config.c against docs/config.md. The configs are data
+/* Tests for the configuration loader (daemon/config*.c) against docs/config.md. The configs are data
  * files in tests/data/config/; they are copied into a fresh temporary directory
  * next to keys, certificates and secret files generated here, so that their
  * relative paths ("pki/ca.crt", "secrets/cohort-secret") resolve. */
@@ -24,7 +24,8 @@
 #include "config.h"
 
 #define API_KEY_ENV "MPIC_TEST_API_KEY"
-#define API_KEY_VALUE "test-api-key-from-env"
+#define API_KEY_VALUE "test-api-key-from-env-0123456789abcdef"
+#define NEXT_API_KEY "next-api-key-0123456789abcdef-next"
 #define UNSET_ENV "MPIC_TEST_UNSET_SECRET"
 #define COHORT_SECRET "0123456789abcdef-cohort"
 #define LITERAL_SECRET "Tr0ub4dor-literal-cohort-secret"
@@ -140,7 +141,9 @@ static int group_setup(void **state)
     snprintf(sub, sizeof sub, "%s/secrets", fx->dir);
     assert_int_equal(mkdir(sub, 0700), 0);
     write_text(sub, "cohort-secret", COHORT_SECRET "\n");
-    write_text(sub, "api-key.next", "next-api-key\n");
+    write_text(sub, "api-key.next", NEXT_API_KEY "\n");
+    write_text(sub, "short-api-key", "0123456789abcdef0123456789abcde\n");   /* 31 bytes */
+    write_text(sub, "api-key-32", "0123456789abcdef0123456789abcdef\n");
     write_text(sub, "two-newlines", "0123456789abcdef-two\n\n");
     write_text(sub, "short-secret", "fifteen-bytes-x\n");
     write_text(sub, "empty-secret", "\n");
@@ -156,6 +159,7 @@ static int group_setup(void **state)
                "    \"dns\": { \"resolvers\": [\"127.0.0.1\"] } } }\n");
 
     assert_int_equal(setenv(API_KEY_ENV, API_KEY_VALUE, 1), 0);
+    assert_int_equal(setenv("MPIC_TEST_SHORT_API_KEY", "short-key", 1), 0);
     assert_int_equal(unsetenv(UNSET_ENV), 0);
     *state = fx;
     return 0;
@@ -321,7 +325,7 @@ static void valid_orchestrator_loads_every_field(void **state)
     assert_string_equal(o->tls_cert, want);
     assert_int_equal(o->api_keys.n, 2);
     assert_string_equal(o->api_keys.v[0], API_KEY_VALUE);
-    assert_string_equal(o->api_keys.v[1], "next-api-key");
+    assert_string_equal(o->api_keys.v[1], NEXT_API_KEY);
     assert_int_equal(o->cohort_secret_len, strlen(COHORT_SECRET));
     assert_memory_equal(o->cohort_secret, COHORT_SECRET, strlen(COHORT_SECRET));
     snprintf(want, sizeof want, "%s/pki/ca.crt", fx->dir);
@@ -706,6 +710,27 @@ static void api_key_with_control_characters_rejected(void **state)
     expect_error(state, "err-api-key-control.json", ORCH, "orchestrator.api_keys[1]: secret holds control characters");
 }
 
+static void api_key_shorter_than_32_bytes_rejected(void **state)
+{
+    expect_error(state, "err-api-key-short.json", ORCH,
+                 "orchestrator.api_keys[1]: API key is 31 bytes, at least 32 are required");
+}
+
+static void api_key_of_32_bytes_accepted(void **state)
+{
+    struct mpic_config cfg;
+    load_ok(state, "api-key-minimum.json", ORCH, &cfg);
+    assert_int_equal(cfg.orchestrator.api_keys.n, 2);
+    assert_string_equal(cfg.orchestrator.api_keys.v[1], "0123456789abcdef0123456789abcdef");
+    mpic_config_free(&cfg);
+}
+
+static void short_api_key_from_the_environment_rejected(void **state)
+{
+    expect_error(state, "err-api-key-short-env.json", ORCH,
+                 "orchestrator.api_keys[0]: API key is 9 bytes, at least 32 are required");
+}
+
 static void literal_secret_rejected_without_echo(void **state)
 {
     struct fixture *fx = *state;
@@ -765,15 +790,6 @@ static void agent_role_requires_issuer_domains(void **state)
 
 /* ---- locations, resolvers and the primary (BR 3.2.2.9) ----------------------------- */
 
-static bool strv_contains(const struct mpic_strv *sv, const char *s)
-{
-    for (size_t i = 0; i < sv->n; i++) {
-        if (strcmp(sv->v[i], s) == 0)
-            return true;
-    }
-    return false;
-}
-
 static const struct mpic_perspective *perspective(const struct mpic_config *cfg, const char *code)
 {
     int i = mpic_config_find_perspective(cfg, code);
@@ -824,8 +840,8 @@ static void close_pair_computed_both_ways(void **state)
     struct mpic_config cfg;
     load_ok(state, "geo-computed.json", ORCH, &cfg);
     /* Frankfurt-Paris, 477.89 km, listed by neither. */
-    assert_true(strv_contains(&perspective(&cfg, "eu-central-1")->too_close, "eu-west-3"));
-    assert_true(strv_contains(&perspective(&cfg, "eu-west-3")->too_close, "eu-central-1"));
+    assert_true(mpic_strv_contains(&perspective(&cfg, "eu-central-1")->too_close, "eu-west-3"));
+    assert_true(mpic_strv_contains(&perspective(&cfg, "eu-west-3")->too_close, "eu-central-1"));
     assert_int_equal(perspective(&cfg, "eu-central-1")->too_close.n, 1);
     /* Ashburn-Columbus, 483.66 km, listed already: recorded, not duplicated. */
     assert_int_equal(perspective(&cfg, "us-east-1")->too_close.n, 1);
@@ -848,8 +864,8 @@ static void close_resolvers_make_distant_perspectives_too_close(void **state)
     assert_int_equal(sto->resolver_rir, MPIC_RIR_RIPE_NCC);   /* "RIPE" */
     /* Frankfurt-Stockholm is 1186.63 km, but their resolvers (Amsterdam,
      * Brussels) are 172.97 km apart. */
-    assert_true(strv_contains(&fra->too_close, "eu-north-1"));
-    assert_true(strv_contains(&sto->too_close, "eu-central-1"));
+    assert_true(mpic_strv_contains(&fra->too_close, "eu-north-1"));
+    assert_true(mpic_strv_contains(&sto->too_close, "eu-central-1"));
     assert_int_equal(perspective(&cfg, "us-west-2")->too_close.n, 0);
     assert_int_equal(perspective(&cfg, "ap-northeast-1")->too_close.n, 0);
     assert_int_equal(cfg.computed_too_close.n, 1);
@@ -992,6 +1008,9 @@ int main(void)
         cmocka_unit_test(empty_or_missing_secret_file_rejected),
         cmocka_unit_test(secret_file_loses_one_trailing_newline),
         cmocka_unit_test(api_key_with_control_characters_rejected),
+        cmocka_unit_test(api_key_shorter_than_32_bytes_rejected),
+        cmocka_unit_test(api_key_of_32_bytes_accepted),
+        cmocka_unit_test(short_api_key_from_the_environment_rejected),
         cmocka_unit_test(literal_secret_rejected_without_echo),
         cmocka_unit_test(secret_values_never_in_messages),
         cmocka_unit_test(orchestrator_role_requires_orchestrator_section),

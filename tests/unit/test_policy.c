@@ -9,7 +9,7 @@
 
 #include <cmocka.h>
 
-#include "config.h"
+#include "perspective.h"
 #include "policy.h"
 
 /* 00:00:00Z of y-m-d via timegm, independent of the code under test. */
@@ -46,6 +46,21 @@ static void phase_2026_11_28_needs_four_remotes(void **state)
     assert_true(p->quorum_enforced);
     assert_true(p->two_rirs);
     assert_int_equal(mpic_policy_phase_at(utc(2026, 12, 15, 0, 0, 0))->min_remote, 5);
+}
+
+/* The table's start times are written out as numbers: each must be
+ * 00:00:00Z of the date the phase names. */
+static void phase_start_is_midnight_utc_of_effective_date(void **state)
+{
+    size_t seen = 0;
+    for (const struct mpic_br_phase *p = mpic_policy_next_phase(0); p != NULL; p = mpic_policy_next_phase(p->start)) {
+        int y, m, d;
+        assert_int_equal(sscanf(p->effective, "%d-%d-%d", &y, &m, &d), 3);
+        assert_int_equal(p->start, utc(y, m, d, 0, 0, 0));
+        assert_ptr_equal(mpic_policy_phase_at(p->start), p);
+        seen++;
+    }
+    assert_int_equal(seen, 5);
 }
 
 static void phase_monitor_mode_only_first(void **state)
@@ -209,6 +224,7 @@ int main(void)
         cmocka_unit_test(phase_none_before_2025_03_15),
         cmocka_unit_test(phase_boundaries_each_side),
         cmocka_unit_test(phase_2026_11_28_needs_four_remotes),
+        cmocka_unit_test(phase_start_is_midnight_utc_of_effective_date),
         cmocka_unit_test(phase_monitor_mode_only_first),
         cmocka_unit_test(quorum_table_allowed_failures),
         cmocka_unit_test(request_below_phase_minimum_refused_under_cabf_br),

@@ -52,6 +52,18 @@ static void expect(const char *target, const char *params, const char *issue_typ
     json_decref(issues);
 }
 
+static void dcv_of_a_reverse_zone_name_refused(void **state)
+{
+    (void)state;
+    const char *hash = "{\"validation_method\":\"acme-dns-01\",\"key_authorization_hash\":\"x\"}";
+    expect("5.113.0.203.in-addr.arpa", hash, "invalid-domain");
+    expect("8.7.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.8.b.d.0.1.0.0.2.IP6.ARPA", hash, "invalid-domain");
+    expect("in-addr.arpa", hash, "invalid-domain");
+    expect("*.113.0.203.in-addr.arpa", hash, "invalid-domain");
+    expect("notin-addr.arpa", hash, NULL);
+    expect("in-addr.arpa.example.com", hash, NULL);
+}
+
 static void dcv_every_method_accepted_with_its_required_parameters(void **state)
 {
     expect("example.com", "{\"validation_method\":\"acme-http-01\",\"token\":\"abc_-1\",\"key_authorization\":\"abc.xyz\"}", NULL);
@@ -290,6 +302,7 @@ static void dcv_param_use_reports_required_optional_and_foreign_keys(void **stat
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(dcv_of_a_reverse_zone_name_refused),
         cmocka_unit_test(dcv_every_method_accepted_with_its_required_parameters),
         cmocka_unit_test(dcv_rejections_name_each_problem),
         cmocka_unit_test(dcv_reference_suite_forms_accepted),

@@ -49,7 +49,6 @@ int mpic_cfg_opt_unsigned(struct loader *ld, json_t *obj, const char *parent, co
                           long long max, unsigned *out);
 int mpic_cfg_opt_bool(struct loader *ld, json_t *obj, const char *parent, const char *key, bool *out);
 int mpic_cfg_dup_str(struct loader *ld, const char *keypath, const char *s, char **out);
-void mpic_cfg_strv_free(struct mpic_strv *sv, bool wipe);
 int mpic_cfg_strv_alloc(struct loader *ld, const char *keypath, size_t n, struct mpic_strv *sv);
 
 /* config_values.c: syntax of names and addresses */

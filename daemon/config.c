@@ -41,6 +41,10 @@
 #define HTTP_COUNT_MAX 1000000
 /* The parser's URL offsets are 16 bits. */
 #define HTTP_HEADER_BYTES_MAX 65535
+/* An x-api-key is the only thing between the network and the CA's issuance
+ * path: 32 bytes (e.g. 32 random printable characters) keep guessing out of
+ * reach and rule out a word or a short test value left in production. */
+#define API_KEY_MIN 32
 
 /* ---- sections ------------------------------------------------------------ */
 
@@ -197,6 +201,8 @@ static int parse_api_keys(struct loader *ld, json_t *obj, bool resolve, struct m
             if (val[b] < 0x20 || val[b] == 0x7f)
                 return mpic_cfg_fail(ld, kp, "secret holds control characters (not usable as an x-api-key header)");
         }
+        if (len < API_KEY_MIN)
+            return mpic_cfg_fail(ld, kp, "API key is %zu bytes, at least %d are required", len, API_KEY_MIN);
     }
     return 0;
 }
@@ -336,6 +342,30 @@ static int parse_orchestrator(struct loader *ld, json_t *obj, struct mpic_config
     return mpic_cfg_check_cert_and_key(ld, "orchestrator.agent_tls", o->agent_tls.cert, o->agent_tls.key, NULL, NULL);
 }
 
+/* The sockaddr of a resolver whose text mpic_cfg_split_hostport accepted. */
+static int server_address(const char *host, uint16_t port, struct mpic_dns_server *out)
+{
+    memset(out, 0, sizeof *out);
+    if (strchr(host, ':') != NULL) {
+        struct sockaddr_in6 *a = (struct sockaddr_in6 *)&out->addr;
+        if (inet_pton(AF_INET6, host, &a->sin6_addr) != 1)
+            return -1;
+        a->sin6_family = AF_INET6;
+        a->sin6_port = htons(port);
+        out->addr_len = sizeof *a;
+        snprintf(out->text, sizeof out->text, "[%s]:%u", host, port);
+    } else {
+        struct sockaddr_in *a = (struct sockaddr_in *)&out->addr;
+        if (inet_pton(AF_INET, host, &a->sin_addr) != 1)
+            return -1;
+        a->sin_family = AF_INET;
+        a->sin_port = htons(port);
+        out->addr_len = sizeof *a;
+        snprintf(out->text, sizeof out->text, "%s:%u", host, port);
+    }
+    return 0;
+}
+
 static int parse_dns(struct loader *ld, json_t *obj, struct mpic_dns_config *dns)
 {
     static const char *const keys[] = { "resolvers", "timeout_ms", "tries", "dnssec", NULL };
@@ -352,6 +382,9 @@ static int parse_dns(struct loader *ld, json_t *obj, struct mpic_dns_config *dns
         return mpic_cfg_fail(ld, "agent.dns.resolvers", "at least one resolver is required");
     if (mpic_cfg_strv_alloc(ld, "agent.dns.resolvers", json_array_size(arr), &dns->resolvers) < 0)
         return -1;
+    dns->servers = calloc(json_array_size(arr), sizeof *dns->servers);
+    if (dns->servers == NULL)
+        return mpic_cfg_fail(ld, "agent.dns.resolvers", "out of memory");
     size_t i;
     json_t *v;
     json_array_foreach(arr, i, v) {
@@ -362,6 +395,8 @@ static int parse_dns(struct loader *ld, json_t *obj, struct mpic_dns_config *dns
         if (mpic_cfg_want_string(ld, v, kp, &s) < 0)
             return -1;
         if (mpic_cfg_split_hostport(s, MPIC_CFG_HOSTPORT_RESOLVER, host, sizeof host, &port) < 0)
+            return mpic_cfg_fail(ld, kp, "\"%s\" is not IP, IP:PORT or [IPv6]:PORT", SHOW(s, show));
+        if (server_address(host, port, &dns->servers[dns->resolvers.n]) < 0)
             return mpic_cfg_fail(ld, kp, "\"%s\" is not IP, IP:PORT or [IPv6]:PORT", SHOW(s, show));
         if (mpic_cfg_dup_str(ld, kp, s, &dns->resolvers.v[dns->resolvers.n]) < 0)
             return -1;
@@ -583,12 +618,12 @@ void mpic_config_free(struct mpic_config *cfg)
     free(cfg->path);
     free(cfg->log_level);
     free(cfg->orchestrator.audit_log_path);
-    mpic_cfg_strv_free(&cfg->caa_issuer_domains, false);
+    mpic_strv_free(&cfg->caa_issuer_domains);
     for (size_t i = 0; i < cfg->n_perspectives; i++) {
         struct mpic_perspective *p = &cfg->perspectives[i];
         free(p->code);
         free(p->name);
-        mpic_cfg_strv_free(&p->too_close, false);
+        mpic_strv_free(&p->too_close);
         free(p->url);
     }
     free(cfg->perspectives);
@@ -598,7 +633,7 @@ void mpic_config_free(struct mpic_config *cfg)
     free(o->listen_host);
     free(o->tls_cert);
     free(o->tls_key);
-    mpic_cfg_strv_free(&o->api_keys, true);
+    mpic_strv_wipe(&o->api_keys);
     if (o->cohort_secret != NULL)
         OPENSSL_cleanse(o->cohort_secret, o->cohort_secret_len);
     free(o->cohort_secret);
@@ -609,8 +644,9 @@ void mpic_config_free(struct mpic_config *cfg)
     free(a->listen_host);
     tls_files_free(&a->tls);
     free(a->orchestrator_cn);
-    mpic_cfg_strv_free(&a->orchestrator_spki, false);
-    mpic_cfg_strv_free(&a->dns.resolvers, false);
+    mpic_strv_free(&a->orchestrator_spki);
+    mpic_strv_free(&a->dns.resolvers);
+    free(a->dns.servers);
     mpic_lab_behaviours_free(&a->lab_behaviours);
 
     memset(cfg, 0, sizeof *cfg);

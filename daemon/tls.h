@@ -8,8 +8,8 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-#include "config.h"
 #include "error.h"
+#include "strv.h"
 
 /* Server context, TLS >= 1.2, sessions resumable. With client_ca set, a client certificate signed
  * by that CA is mandatory (handshakes without one fail). */

@@ -6,7 +6,6 @@
 #include "config_internal.h"
 
 #include <arpa/inet.h>
-#include <openssl/crypto.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -173,18 +172,6 @@ int mpic_cfg_dup_str(struct loader *ld, const char *keypath, const char *s, char
     if (*out == NULL)
         return mpic_cfg_fail_oom(ld, keypath);
     return 0;
-}
-
-void mpic_cfg_strv_free(struct mpic_strv *sv, bool wipe)
-{
-    for (size_t i = 0; i < sv->n; i++) {
-        if (wipe && sv->v[i] != NULL)
-            OPENSSL_cleanse(sv->v[i], strlen(sv->v[i]));
-        free(sv->v[i]);
-    }
-    free(sv->v);
-    sv->v = NULL;
-    sv->n = 0;
 }
 
 /* Allocates room for n strings; the caller fills v[sv->n++]. */

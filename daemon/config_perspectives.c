@@ -10,35 +10,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 
 #include "geo.h"
-
-static const char *const rir_names[MPIC_RIR_COUNT] = { "ARIN", "RIPE NCC", "APNIC", "LACNIC", "AFRINIC" };
-
-const char *mpic_rir_name(enum mpic_rir rir)
-{
-    if ((unsigned)rir >= MPIC_RIR_COUNT)
-        return "unknown";
-    return rir_names[rir];
-}
-
-int mpic_rir_parse(const char *s, enum mpic_rir *out)
-{
-    if (s == NULL)
-        return -1;
-    for (int i = 0; i < MPIC_RIR_COUNT; i++) {
-        if (strcasecmp(s, rir_names[i]) == 0) {
-            *out = (enum mpic_rir)i;
-            return 0;
-        }
-    }
-    if (strcasecmp(s, "RIPE") == 0) {
-        *out = MPIC_RIR_RIPE_NCC;
-        return 0;
-    }
-    return -1;
-}
 
 int mpic_config_find_perspective(const struct mpic_config *cfg, const char *code)
 {
@@ -206,15 +179,6 @@ static int parse_perspective(struct loader *ld, json_t *obj, const char *kp, str
     return mpic_cfg_parse_url(ld, k, s, &p->url);
 }
 
-static bool strv_has(const struct mpic_strv *sv, const char *s)
-{
-    for (size_t i = 0; i < sv->n; i++) {
-        if (strcmp(sv->v[i], s) == 0)
-            return true;
-    }
-    return false;
-}
-
 /* too_close must name known codes, never the perspective itself, and hold in
  * both directions: a one-sided entry is almost always a forgotten edit, and
  * cohort selection must not depend on which side it looks from. */
@@ -233,7 +197,7 @@ static int check_too_close(struct loader *ld, struct mpic_config *cfg)
                 return mpic_cfg_fail(ld, kp, "unknown perspective code \"%s\"", other);
             if ((size_t)j == i)
                 return mpic_cfg_fail(ld, kp, "\"%s\" lists itself", other);
-            if (!strv_has(&cfg->perspectives[j].too_close, p->code))
+            if (!mpic_strv_contains(&cfg->perspectives[j].too_close, p->code))
                 return mpic_cfg_fail(ld, kp,
                                      "\"%s\" lists \"%s\" as too close, but perspectives[%d] \"%s\" does not "
                                      "list \"%s\" (too_close must be symmetric)",
@@ -443,10 +407,10 @@ void mpic_cfg_geo_config_free(struct mpic_config *cfg)
     if (pp != NULL) {
         free(pp->code);
         free(pp->name);
-        mpic_cfg_strv_free(&pp->too_close, false);
+        mpic_strv_free(&pp->too_close);
         free(pp->url);
         free(pp);
         cfg->orchestrator.primary = NULL;
     }
-    mpic_cfg_strv_free(&cfg->computed_too_close, false);
+    mpic_strv_free(&cfg->computed_too_close);
 }

@@ -19,8 +19,8 @@
 enum mpic_log_level { MPIC_LOG_DEBUG, MPIC_LOG_INFO, MPIC_LOG_WARN, MPIC_LOG_ERROR };
 
 void mpic_log_init(const char *program, enum mpic_log_level min_level);
-/* The clock of the timestamps (common/ reads no clock: the daemons give theirs,
- * daemon/clock.h); until set, lines carry the epoch. */
+/* The clock of the timestamps, the daemon's own (clock.h, so that a test
+ * clock shows in the lines too); until set, lines carry the epoch. */
 void mpic_log_set_clock(int64_t (*now_ns)(void));
 int mpic_log_level_parse(const char *name, enum mpic_log_level *out);
 /* wake NULL: back to writing each line at once. */

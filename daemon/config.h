@@ -7,36 +7,13 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/socket.h>
 
 #include "error.h"
 #include "lab_behaviour.h"
+#include "perspective.h"
 #include "policy.h"
-
-enum mpic_rir { MPIC_RIR_ARIN, MPIC_RIR_RIPE_NCC, MPIC_RIR_APNIC, MPIC_RIR_LACNIC, MPIC_RIR_AFRINIC };
-#define MPIC_RIR_COUNT 5
-
-/* "ARIN", "RIPE NCC", "APNIC", "LACNIC", "AFRINIC" (the Open MPIC spelling). */
-const char *mpic_rir_name(enum mpic_rir rir);
-/* Accepts the names above and "RIPE" (Boulder's spelling), case-insensitively. */
-int mpic_rir_parse(const char *s, enum mpic_rir *out);
-
-struct mpic_strv {
-    char **v;
-    size_t n;
-};
-
-struct mpic_perspective {
-    char *code;             /* e.g. "us-east-1": [a-z0-9-], 1..63 chars, unique */
-    char *name;             /* human readable, optional (NULL) */
-    enum mpic_rir rir;
-    struct mpic_strv too_close;  /* codes; symmetric (validated both ways) */
-    char *url;              /* agent base URL "https://host:port", required for the orchestrator */
-    bool has_location;      /* location given; required under policy cabf-br */
-    double lat, lon;        /* degrees; where outbound traffic first reaches the provider */
-    bool has_resolver;      /* a recursive resolver not co-located with the perspective */
-    double resolver_lat, resolver_lon;
-    enum mpic_rir resolver_rir;  /* equals rir (validated) */
-};
+#include "strv.h"
 
 struct mpic_tls_files {
     char *ca;               /* CA that signs the peer's certificate */
@@ -83,8 +60,16 @@ struct mpic_orchestrator_config {
  * be Secure (AD=1) or proven Insecure. */
 enum mpic_dnssec_mode { MPIC_DNSSEC_VALIDATE, MPIC_DNSSEC_REQUIRE };
 
+/* A resolver address as the loader read it, so the resolver never parses text again. */
+struct mpic_dns_server {
+    struct sockaddr_storage addr;
+    socklen_t addr_len;
+    char text[64];               /* "IP:PORT" or "[IPv6]:PORT", for log lines */
+};
+
 struct mpic_dns_config {
     struct mpic_strv resolvers;  /* "IP" or "IP:PORT" or "[IPv6]:PORT"; default port 53 */
+    struct mpic_dns_server *servers;   /* resolvers.n of them, in the same order */
     unsigned timeout_ms;         /* per query attempt */
     unsigned tries;              /* attempts per query, >= 1 */
     enum mpic_dnssec_mode dnssec;
