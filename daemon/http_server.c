@@ -68,6 +68,7 @@ struct mpic_http_server {
     unsigned n_conns, inflight;
     bool full;                     /* paused at max_connections */
     bool erroring;                 /* in an accept-error episode */
+    bool draining;                 /* no new connections or requests: finish what is in flight */
     unsigned long episode_errors;
     int64_t episode_start_ns, episode_last_ns;    /* monotonic */
 };
@@ -145,19 +146,25 @@ void mpic_http_add_header(struct mpic_http_request *req, const char *name, const
 
 void mpic_http_reply(struct mpic_http_request *c, int code, const char *reason, const char *body, size_t len)
 {
+    mpic_http_reply_as(c, code, reason, "application/json", body, len);
+}
+
+void mpic_http_reply_as(struct mpic_http_request *c, int code, const char *reason, const char *type,
+                        const char *body, size_t len)
+{
     release_inflight(c);
     if (c->bev == NULL) {   /* the client left while the daemon worked on its request */
         conn_free(c);
         return;
     }
     /* A body not read (an answer before it) leaves the connection unusable. */
-    bool keep = !c->close && c->msg.head_done && (c->msg.complete || !c->msg.has_body) &&
+    bool keep = !c->close && !c->srv->draining && c->msg.head_done && (c->msg.complete || !c->msg.has_body) &&
                 mpic_http_msg_keep_alive(&c->msg);
     const char *connection = !keep ? "Connection: close\r\n"
                              : c->msg.parser.http_minor == 0 ? "Connection: keep-alive\r\n" : "";
     struct evbuffer *out = bufferevent_get_output(c->bev);
-    evbuffer_add_printf(out, "HTTP/1.1 %d %s\r\nContent-Type: application/json\r\nContent-Length: %zu\r\n"
-                        "Date: %s\r\n%s%.*s\r\n", code, reason, len, http_date(), connection, (int)c->extra_len,
+    evbuffer_add_printf(out, "HTTP/1.1 %d %s\r\nContent-Type: %s\r\nContent-Length: %zu\r\n"
+                        "Date: %s\r\n%s%.*s\r\n", code, reason, type, len, http_date(), connection, (int)c->extra_len,
                         c->extra);
     evbuffer_add(out, body, len);
     c->extra_len = 0;
@@ -253,7 +260,7 @@ static void process(struct mpic_http_request *c)
 
 static void linger(struct mpic_http_request *c)
 {
-    SSL *ssl = c->srv->cfg.ssl_ctx != NULL ? bufferevent_openssl_get_ssl(c->bev) : NULL;
+    SSL *ssl = bufferevent_openssl_get_ssl(c->bev);   /* NULL on a plain connection */
     if (ssl != NULL)
         SSL_shutdown(ssl);   /* close_notify; the client's is not waited for */
     shutdown(bufferevent_getfd(c->bev), SHUT_WR);
@@ -479,6 +486,36 @@ void mpic_http_server_free(struct mpic_http_server *s)
     event_free(s->retry);
     event_free(s->calm);
     free(s);
+}
+
+void mpic_http_server_set_ssl_ctx(struct mpic_http_server *s, SSL_CTX *ctx)
+{
+    s->cfg.ssl_ctx = ctx;
+}
+
+/* An idle keep-alive connection, or one that has sent nothing yet, holds no
+ * request: it is closed; every other one closes after its answer. */
+void mpic_http_server_drain(struct mpic_http_server *s)
+{
+    s->draining = true;
+    if (s->listener != NULL)
+        evconnlistener_free(s->listener);
+    s->listener = NULL;
+    struct mpic_http_request *c = s->conns, *next;
+    for (; c != NULL; c = next) {
+        next = c->next;
+        if (c->state == ST_IDLE || (c->state == ST_HEAD && !c->msg.started))
+            conn_free(c);
+    }
+}
+
+unsigned mpic_http_server_busy(const struct mpic_http_server *s)
+{
+    unsigned n = 0;
+    for (const struct mpic_http_request *c = s->conns; c != NULL; c = c->next)
+        n += c->state == ST_BODY || c->state == ST_HANDLER || c->state == ST_WRITE ||
+             (c->state == ST_HEAD && c->msg.started);
+    return n;
 }
 
 const char *mpic_http_method(const struct mpic_http_request *req)

@@ -46,6 +46,16 @@ struct mpic_http_server *mpic_http_server_new(struct event_base *base, const str
 /* Closes every connection; requests not yet answered go with them. */
 void mpic_http_server_free(struct mpic_http_server *s);
 
+/* Connections accepted from now on use ctx (the caller keeps its reference:
+ * each connection holds one of its own, so the previous context may be
+ * freed at once). */
+void mpic_http_server_set_ssl_ctx(struct mpic_http_server *s, SSL_CTX *ctx);
+/* Shutdown: closes the listener and idle connections; requests already
+ * begun are served, each connection closing after its answer. */
+void mpic_http_server_drain(struct mpic_http_server *s);
+/* Requests begun and not yet fully answered. */
+unsigned mpic_http_server_busy(const struct mpic_http_server *s);
+
 const char *mpic_http_method(const struct mpic_http_request *req);
 /* The path of the request target, without query: "/v1/mpic". */
 const char *mpic_http_path(const struct mpic_http_request *req);
@@ -59,6 +69,9 @@ const char *mpic_http_body(const struct mpic_http_request *req, size_t *len);
 void mpic_http_add_header(struct mpic_http_request *req, const char *name, const char *value);
 /* Answers with body as application/json; req is gone afterwards. */
 void mpic_http_reply(struct mpic_http_request *req, int code, const char *reason, const char *body, size_t len);
+/* The same with another media type (the Prometheus exposition is text/plain). */
+void mpic_http_reply_as(struct mpic_http_request *req, int code, const char *reason, const char *type,
+                        const char *body, size_t len);
 /* Closes the connection without an answer; req is gone afterwards. */
 void mpic_http_abort(struct mpic_http_request *req);
 

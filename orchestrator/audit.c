@@ -44,6 +44,9 @@ struct mpic_audit {
     struct unit *queue, **queue_tail;   /* handed over, not yet written; under mu */
     struct unit *done, **done_tail;     /* written or failed, callbacks not yet run; under mu */
     bool closing;                       /* under mu */
+    bool reopen;                        /* under mu: open path again before the next batch */
+    bool reopened;                      /* under mu: done, to be logged by the loop */
+    int reopen_error;                   /* under mu: its errno, 0 on success */
     bool writer_running;
     pthread_t writer;
     int wake_fd;
@@ -129,14 +132,42 @@ static int write_batch(struct mpic_audit *a, struct evbuffer *batch, const char 
     return a->sync && fdatasync(a->fd) != 0 ? errno : 0;
 }
 
+/* Writer thread, between batches: the file at path now (a new one after
+ * logrotate moved the old away). On failure the old descriptor stays. The
+ * loop thread logs the outcome: the process log is not for threads. */
+static int reopen(struct mpic_audit *a)
+{
+    int fd = open(a->path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0640);
+    if (fd < 0)
+        return errno;
+    sync_parent_dir(a->path);
+    int error = fdatasync(a->fd) != 0 ? errno : 0;   /* the old file's last batch */
+    close(a->fd);
+    a->fd = fd;
+    return error;
+}
+
 static void *writer_main(void *arg)
 {
     struct mpic_audit *a = arg;
     struct evbuffer *batch = evbuffer_new();
     pthread_mutex_lock(&a->mu);
     for (;;) {
-        while (a->queue == NULL && !a->closing)
+        while (a->queue == NULL && !a->closing && !a->reopen)
             pthread_cond_wait(&a->cv, &a->mu);
+        if (a->reopen) {
+            a->reopen = false;
+            pthread_mutex_unlock(&a->mu);
+            int error = reopen(a);
+            pthread_mutex_lock(&a->mu);
+            a->reopened = true;
+            a->reopen_error = error;
+            uint64_t one = 1;
+            if (write(a->wake_fd, &one, sizeof one) < 0) {
+                /* Only EAGAIN: the loop is woken already. */
+            }
+            continue;
+        }
         if (a->queue == NULL)
             break;   /* closing, and everything handed over is written */
         struct unit *first = a->queue, **last = a->queue_tail;
@@ -195,7 +226,14 @@ static void run_done(struct mpic_audit *a)
     struct unit *u = a->done;
     a->done = NULL;
     a->done_tail = &a->done;
+    bool reopened = a->reopened;
+    int reopen_error = a->reopen_error;
+    a->reopened = false;
     pthread_mutex_unlock(&a->mu);
+    if (reopened && reopen_error == 0)
+        mpic_log(MPIC_LOG_INFO, "audit_reopened", "path=%s", a->path);
+    else if (reopened)
+        mpic_log(MPIC_LOG_ERROR, "audit_reopen_failed", "path=%s error=\"%s\"", a->path, strerror(reopen_error));
     while (u != NULL) {
         struct unit *next = u->next;
         note_result(a, u);
@@ -290,6 +328,14 @@ int mpic_audit_submit(struct mpic_audit *a, struct evbuffer *lines, mpic_audit_d
     pthread_cond_signal(&a->cv);
     pthread_mutex_unlock(&a->mu);
     return 0;
+}
+
+void mpic_audit_reopen(struct mpic_audit *a)
+{
+    pthread_mutex_lock(&a->mu);
+    a->reopen = true;
+    pthread_cond_signal(&a->cv);
+    pthread_mutex_unlock(&a->mu);
 }
 
 unsigned long mpic_audit_failures(const struct mpic_audit *a)

@@ -36,6 +36,10 @@ typedef void (*mpic_audit_done_cb)(bool recorded, void *arg);
  * loop, never from here. -1 when out of memory: cb will not run. */
 int mpic_audit_submit(struct mpic_audit *a, struct evbuffer *lines, mpic_audit_done_cb cb, void *arg);
 
+/* Has the writer close the file and open path again, between two batches
+ * (logrotate's postrotate: systemctl reload). */
+void mpic_audit_reopen(struct mpic_audit *a);
+
 /* Hand-overs that could not be recorded since the start. */
 unsigned long mpic_audit_failures(const struct mpic_audit *a);
 

@@ -175,7 +175,7 @@ struct mpic_call *mpic_dispatch_post(struct mpic_dispatch *d, const struct mpic_
     c->cb = cb;
     c->arg = arg;
     c->url = malloc(ulen);
-    c->body = strdup(body);
+    c->body = strdup(body != NULL ? body : "");
     c->expected_code = p->code;
     c->easy = curl_easy_init();
     /* "Expect:" off: no extra round trip for a 100 Continue before larger bodies. */
@@ -186,7 +186,8 @@ struct mpic_call *mpic_dispatch_post(struct mpic_dispatch *d, const struct mpic_
     CURL *e = c->easy;
     curl_easy_setopt(e, CURLOPT_URL, c->url);
     curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "https");
-    curl_easy_setopt(e, CURLOPT_POSTFIELDS, c->body);
+    if (body != NULL)
+        curl_easy_setopt(e, CURLOPT_POSTFIELDS, c->body);
     curl_easy_setopt(e, CURLOPT_HTTPHEADER, c->headers);
     curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, write_cb);
     curl_easy_setopt(e, CURLOPT_WRITEDATA, c);

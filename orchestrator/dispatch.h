@@ -20,7 +20,7 @@ struct mpic_dispatch *mpic_dispatch_new(struct event_base *base, const struct mp
                                         struct mpic_error *err);
 void mpic_dispatch_free(struct mpic_dispatch *d);
 
-/* POSTs body to p->url + path. The agent's certificate must chain to the
+/* POSTs body to p->url + path (GET when body is NULL). The agent's certificate must chain to the
  * configured CA and carry p->code as its subject CN. cb fires exactly once,
  * from the loop, unless the call is cancelled. */
 struct mpic_call *mpic_dispatch_post(struct mpic_dispatch *d, const struct mpic_perspective *p, const char *path,

@@ -26,6 +26,7 @@ struct slot {
     json_t *entry;               /* {"perspective_code","check_response"} once done */
     struct mpic_perspective_outcome outcome;
     int64_t started_ns;          /* monotonic */
+    const char *error_type;      /* for the metrics: why no usable check response, NULL when there is one */
 };
 
 struct mpic_job {
@@ -46,6 +47,7 @@ struct mpic_job {
     struct evbuffer *records;    /* the audit lines so far, NULL without an audit log */
     bool records_lost;           /* a line could not be built: never answer 200 */
     bool awaiting_audit;         /* answered, once the writer reports on records */
+    int64_t submitted_ns;        /* monotonic: the records handed to the writer */
     json_t *response;            /* the answer while its records are written */
     mpic_job_done_cb cb;         /* NULL once cancelled */
     void *arg;
@@ -84,7 +86,9 @@ static void audit_record(struct mpic_job *j, const char *event, json_t *rec)
 static void log_slot(const struct slot *s, const char *reason)
 {
     struct mpic_job *j = s->job;
-    int64_t latency_ms = (mpic_clock_mono_ns() - s->started_ns) / 1000000;
+    int64_t latency_ns = mpic_clock_mono_ns() - s->started_ns, latency_ms = latency_ns / 1000000;
+    const char *type = s->error_type ? s->error_type : !s->outcome.completed ? "check_incomplete" : NULL;
+    mpic_metrics_perspective(j->env.metrics, slot_perspective(s)->code, latency_ns / 1e9, type);
     json_t *rec = audit_common(j);
     json_object_set_new(rec, "attempt", json_integer(j->attempt + 1));
     json_object_set_new(rec, "perspective_code", json_string(slot_perspective(s)->code));
@@ -129,6 +133,7 @@ static void on_agent_reply(long status, const char *body, size_t len, const char
     struct slot *s = arg;
     struct mpic_job *j = s->job;
     s->call = NULL;
+    s->error_type = error != NULL ? "unreachable" : status != 200 ? "http_status" : "bad_reply";
     if (error != NULL) {
         slot_fail(s, "perspective %s could not be reached: %s", slot_perspective(s)->code, error);
     } else if (status != 200) {
@@ -139,6 +144,7 @@ static void on_agent_reply(long status, const char *body, size_t len, const char
         if (cr == NULL) {
             slot_fail(s, "perspective %s sent an unusable reply: %s", slot_perspective(s)->code, err.msg);
         } else {
+            s->error_type = NULL;
             s->outcome.completed = json_is_true(json_object_get(cr, "check_completed"));
             s->outcome.passed = json_is_true(json_object_get(cr, "check_passed"));
             json_t *errs = json_object_get(cr, "errors");
@@ -171,6 +177,7 @@ static void start_attempt(struct mpic_job *j)
     unsigned left = remaining_ms(j);
     unsigned timeout = oc->perspective_timeout_ms < left ? oc->perspective_timeout_ms : left;
     j->pending = j->n_slots;
+    mpic_metrics_attempt(j->env.metrics);
     for (unsigned i = 0; i < j->n_slots; i++) {
         struct slot *s = &j->slots[i];
         memset(s, 0, sizeof *s);
@@ -183,6 +190,7 @@ static void start_attempt(struct mpic_job *j)
                                             on_agent_reply, s)
                        : NULL;
         if (s->call == NULL) {
+            s->error_type = "not_started";
             slot_fail(s, "perspective %s could not be called: cannot start the request", slot_perspective(s)->code);
             j->pending--;
         }
@@ -247,7 +255,9 @@ static void answer(struct mpic_job *j, bool recorded)
 
 static void on_recorded(bool recorded, void *arg)
 {
-    answer(arg, recorded);
+    struct mpic_job *j = arg;
+    mpic_metrics_audit_write(j->env.metrics, (mpic_clock_mono_ns() - j->submitted_ns) / 1e9);
+    answer(j, recorded);
 }
 
 /* The answer goes out only once the request's records are in the audit log
@@ -263,6 +273,7 @@ static void answer_when_recorded(struct mpic_job *j)
     j->records = NULL;
     if (j->records_lost)
         evbuffer_free(lines);
+    j->submitted_ns = mpic_clock_mono_ns();
     if (j->records_lost || mpic_audit_submit(j->env.audit, lines, on_recorded, j) != 0) {
         mpic_log(MPIC_LOG_ERROR, "audit_write_failed", "request=%s error=\"out of memory\"", j->request_id);
         answer(j, false);
@@ -284,6 +295,7 @@ static void finish_attempt(struct mpic_job *j)
     struct mpic_primary_verdict pv =
         mpic_quorum_primary_rule(&q, oc->primary ? &j->slots[count].outcome : NULL, oc->require_primary);
     q.is_valid = pv.is_valid;
+    mpic_metrics_quorum(j->env.metrics, q.is_valid);
     bool last = q.is_valid || j->attempt + 1 >= j->orch.max_attempts || j->deadline_passed;
     if (!last) {
         if (j->previous == NULL)
@@ -339,6 +351,7 @@ static void on_deadline(evutil_socket_t fd, short what, void *arg)
             continue;
         mpic_call_cancel(s->call);
         s->call = NULL;
+        s->error_type = "timeout";
         slot_fail(s, "perspective %s did not answer within the request deadline of %u ms", slot_perspective(s)->code,
                   j->env.cfg->orchestrator.request_timeout_ms);
         j->pending--;

@@ -9,6 +9,7 @@
 #include "config.h"
 #include "audit.h"
 #include "dispatch.h"
+#include "metrics.h"
 #include "wire.h"
 
 struct mpic_job_env {
@@ -16,6 +17,7 @@ struct mpic_job_env {
     struct event_base *base;
     struct mpic_dispatch *dispatch;
     struct mpic_audit *audit;   /* NULL: no audit log */
+    struct mpic_metrics *metrics;   /* NULL: not counted */
 };
 
 /* The answer: 200 with the Open MPIC response, or 500 with an error body

@@ -3,6 +3,7 @@
  * runs checks with its own resolver, and answers with the check_response of
  * the Open MPIC wire model wrapped in the agent protocol. */
 #include <errno.h>
+#include <stddef.h>
 #include <event2/event.h>
 #include <openssl/ssl.h>
 #include <signal.h>
@@ -26,14 +27,28 @@
 #include "tls.h"
 #include "wire.h"
 
-struct agent {
+#define DRAIN_POLL_MS 50
+
+/* A configuration as loaded, with its resolver. Each check holds the one it
+ * started with, and so does the TLS context built from it (whose handshakes
+ * check the orchestrator's identity against it): a reload (SIGHUP) changes
+ * only later checks and connections. */
+struct conf {
+    unsigned refs;
     struct mpic_config cfg;
+    struct mpic_resolver *resolver;
+};
+
+struct agent {
+    const char *config_path;
+    struct conf *conf;              /* for new checks */
     struct event_base *base;
     struct mpic_http_server *http;
-    SSL_CTX *ssl_ctx;
-    struct mpic_resolver *resolver;
+    SSL_CTX *ssl_ctx;               /* for new connections */
     struct mpic_curl_loop *curl;    /* HTTP challenges; one multi handle for every check */
-    struct event *sigterm, *sigint;
+    struct event *sigterm, *sigint, *sighup, *drain;
+    bool draining;
+    int64_t drain_deadline_ns;      /* monotonic */
     struct job *jobs;           /* in flight, so that shutdown can free them */
     unsigned long inflight;
 };
@@ -41,6 +56,7 @@ struct agent {
 /* One check in flight; owns the parsed request until the reply is sent. */
 struct job {
     struct agent *agent;
+    struct conf *conf;
     struct mpic_http_request *req;
     struct mpic_request request;
     struct mpic_agent_check *check;  /* while running */
@@ -51,6 +67,16 @@ struct job {
     char ad[96];                /* per-level AD summary of a CAA check, for the log line */
     struct job *prev, *next;
 };
+
+static void conf_unref(struct conf *c)
+{
+    if (c == NULL || --c->refs > 0)
+        return;
+    if (c->resolver != NULL)
+        mpic_resolver_free(c->resolver);
+    mpic_config_free(&c->cfg);
+    free(c);
+}
 
 static void job_free(struct job *j)
 {
@@ -67,20 +93,20 @@ static void job_free(struct job *j)
     if (j->next != NULL)
         j->next->prev = j->prev;
     j->agent->inflight--;
+    conf_unref(j->conf);
     mpic_request_free(&j->request);
     free(j);
 }
 
 static void job_reply(struct job *j, json_t *check_response, const char *outcome, const char *detail)
 {
-    struct agent *a = j->agent;
     char t[600], tr[600], d[600];
     mpic_log(MPIC_LOG_INFO, "check", "trace=%s target=%s check_type=%s outcome=%s latency_ms=%lld ad=%s detail=%s",
              mpic_log_quote(j->request.trace_identifier, tr, sizeof tr),
              mpic_log_quote(j->request.target, t, sizeof t), mpic_check_type_name(j->request.check_type), outcome,
              (long long)((mpic_clock_mono_ns() - j->started_ns) / 1000000), j->ad[0] ? j->ad : "-",
              mpic_log_quote(detail, d, sizeof d));
-    mpic_http_send_json(j->req, 200, "OK", mpic_agent_response_json(a->cfg.agent.perspective, check_response));
+    mpic_http_send_json(j->req, 200, "OK", mpic_agent_response_json(j->conf->cfg.agent.perspective, check_response));
     job_free(j);
 }
 
@@ -99,7 +125,7 @@ static void on_deadline(evutil_socket_t fd, short what, void *arg)
     char msg[160];
     snprintf(msg, sizeof msg, "the %s check did not finish within %u ms",
              j->request.check_type == MPIC_CHECK_CAA ? "CAA" : mpic_dcv_method_name(j->request.dcv.method),
-             j->agent->cfg.agent.check_timeout_ms);
+             j->conf->cfg.agent.check_timeout_ms);
     json_t *cr = mpic_check_response_json(false, false, mpic_error_list_json(mpic_agent_check_timeout_error(&j->request), msg),
                                           mpic_clock_now_ns(), j->request.check_type,
                                           mpic_empty_details_json(j->request.check_type, j->request.dcv.method));
@@ -153,6 +179,8 @@ static void handle_check(struct agent *a, struct mpic_http_request *req)
         return;
     }
     j->agent = a;
+    j->conf = a->conf;
+    a->conf->refs++;
     j->req = req;
     j->started_ns = mpic_clock_mono_ns();
     j->next = a->jobs;
@@ -167,7 +195,7 @@ static void handle_check(struct agent *a, struct mpic_http_request *req)
         return;
     }
 #ifdef MPIC_LAB_BEHAVIOUR
-    if ((j->lab = mpic_lab_behaviour_find(&a->cfg.agent.lab_behaviours, j->request.target)) != NULL) {
+    if ((j->lab = mpic_lab_behaviour_find(&j->conf->cfg.agent.lab_behaviours, j->request.target)) != NULL) {
         lab_start(j);
         return;
     }
@@ -181,8 +209,9 @@ static void start_check(struct job *j)
     struct agent *a = j->agent;
     struct mpic_http_request *req = j->req;
     struct mpic_error err;
-    struct timeval tv = { a->cfg.agent.check_timeout_ms / 1000, (a->cfg.agent.check_timeout_ms % 1000) * 1000 };
-    struct mpic_agent_check_env env = { a->base, a->resolver, a->curl, &a->cfg };
+    const struct mpic_config *cfg = &j->conf->cfg;
+    struct timeval tv = { cfg->agent.check_timeout_ms / 1000, (cfg->agent.check_timeout_ms % 1000) * 1000 };
+    struct mpic_agent_check_env env = { a->base, j->conf->resolver, a->curl, cfg };
     j->deadline = evtimer_new(a->base, on_deadline, j);
     /* A DCV check refuses to start on parameters the wire model lets through (the client's mistake);
      * a CAA check only for want of resources. */
@@ -216,7 +245,7 @@ static void on_head(struct mpic_http_request *req, void *arg)
     const char *path = mpic_http_path(req), *method = mpic_http_method(req);
     if (strcmp(path, "/healthz") == 0 && strcmp(method, "GET") == 0) {
         mpic_http_send_json(req, 200, "OK", json_pack("{s:s, s:s, s:i}", "status", "ok", "perspective_code",
-                                            a->cfg.agent.perspective, "protocol", MPIC_AGENT_PROTOCOL));
+                                            a->conf->cfg.agent.perspective, "protocol", MPIC_AGENT_PROTOCOL));
     } else if (strcmp(path, "/v1/check") == 0) {
         if (strcmp(method, "POST") != 0) {
             mpic_http_add_header(req, "Allow", "POST");
@@ -230,13 +259,6 @@ static void on_head(struct mpic_http_request *req, void *arg)
 static void on_request(struct mpic_http_request *req, void *arg)
 {
     handle_check(arg, req);
-}
-
-static void on_signal(evutil_socket_t sig, short what, void *arg)
-{
-    struct agent *a = arg;
-    mpic_log(MPIC_LOG_INFO, "shutdown", "signal=%d inflight=%lu", (int)sig, a->inflight);
-    event_base_loopexit(a->base, NULL);
 }
 
 static int ex_index_of_agent = -1;
@@ -262,26 +284,134 @@ static int verify_orchestrator(int ok, X509_STORE_CTX *store)
     return 0;
 }
 
+/* The context's reference to the configuration it checks against. */
+static void ctx_conf_free(void *parent, void *ptr, CRYPTO_EX_DATA *ad, int idx, long argl, void *argp)
+{
+    if (ptr != NULL)
+        conf_unref((struct conf *)((char *)ptr - offsetof(struct conf, cfg.agent)));
+}
+
+/* The TLS context of c's certificate, key and orchestrator CA. */
+static SSL_CTX *conf_ctx(struct conf *c, struct mpic_error *err)
+{
+    const struct mpic_agent_config *ac = &c->cfg.agent;
+    if (ex_index_of_agent < 0)
+        ex_index_of_agent = SSL_CTX_get_ex_new_index(0, NULL, NULL, NULL, ctx_conf_free);
+    SSL_CTX *ctx = mpic_tls_server_ctx(ac->tls.cert, ac->tls.key, ac->tls.ca, err);
+    if (ctx == NULL)
+        return NULL;
+    c->refs++;
+    SSL_CTX_set_ex_data(ctx, ex_index_of_agent, (void *)ac);
+    SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER | SSL_VERIFY_FAIL_IF_NO_PEER_CERT, verify_orchestrator);
+    return ctx;
+}
+
+/* Loads and checks a configuration, then builds its resolver. */
+static struct conf *conf_load(const char *path, struct event_base *base, struct mpic_error *err)
+{
+    struct conf *c = calloc(1, sizeof *c);
+    if (c == NULL) {
+        mpic_error_set(err, "out of memory");
+        return NULL;
+    }
+    c->refs = 1;
+    if (mpic_config_load(path, MPIC_ROLE_AGENT, &c->cfg, err) != 0) {
+        free(c);
+        return NULL;
+    }
+    if (base != NULL && (c->resolver = mpic_resolver_new(base, &c->cfg.agent.dns, err)) == NULL) {
+        conf_unref(c);
+        return NULL;
+    }
+    return c;
+}
+
+static void on_drain_timer(evutil_socket_t fd, short what, void *arg)
+{
+    struct agent *a = arg;
+    unsigned busy = mpic_http_server_busy(a->http);
+    if (busy == 0 && a->jobs == NULL) {
+        mpic_log(MPIC_LOG_INFO, "drained", "message=\"every check in flight was answered\"");
+        event_base_loopexit(a->base, NULL);
+        return;
+    }
+    if (mpic_clock_mono_ns() >= a->drain_deadline_ns) {
+        mpic_log(MPIC_LOG_WARN, "drain_timeout", "requests=%u", busy);
+        event_base_loopexit(a->base, NULL);
+        return;
+    }
+    struct timeval tv = { 0, DRAIN_POLL_MS * 1000 };
+    evtimer_add(a->drain, &tv);
+}
+
+/* SIGTERM, SIGINT: no new connections; checks in flight are answered
+ * (within the check deadline), then the loop ends. A second signal ends it
+ * at once. */
+static void on_signal(evutil_socket_t sig, short what, void *arg)
+{
+    struct agent *a = arg;
+    mpic_log(MPIC_LOG_INFO, "shutdown", "signal=%d inflight=%lu%s", (int)sig, a->inflight,
+             a->draining ? " message=\"second signal: not waiting\"" : "");
+    if (a->draining) {
+        event_base_loopexit(a->base, NULL);
+        return;
+    }
+    a->draining = true;
+    mpic_http_server_drain(a->http);
+    a->drain_deadline_ns = mpic_clock_mono_ns() + ((int64_t)a->conf->cfg.agent.check_timeout_ms + 1000) * 1000000;
+    on_drain_timer(-1, 0, a);
+}
+
+static bool str_differs(const char *x, const char *y)
+{
+    return (x == NULL) != (y == NULL) || (x != NULL && strcmp(x, y) != 0);
+}
+
+/* SIGHUP: certificates, orchestrator identity, resolvers and the rest of a
+ * configuration that loads replace the current ones for new connections
+ * and checks; one that does not is refused with one error line. */
+static void on_hup(evutil_socket_t sig, short what, void *arg)
+{
+    struct agent *a = arg;
+    struct mpic_error err;
+    struct conf *c = conf_load(a->config_path, a->base, &err);
+    SSL_CTX *ctx = c != NULL ? conf_ctx(c, &err) : NULL;
+    if (ctx == NULL) {
+        conf_unref(c);
+        mpic_log(MPIC_LOG_ERROR, "reload_failed", "config=%s error=\"%s\" message=\"the running configuration is"
+                 " kept\"", a->config_path, err.msg);
+        return;
+    }
+    const struct mpic_agent_config *now = &a->conf->cfg.agent, *next = &c->cfg.agent;
+    if (str_differs(now->listen_host, next->listen_host) || now->listen_port != next->listen_port)
+        mpic_log(MPIC_LOG_WARN, "reload_restart_needed", "setting=listen message=\"the listen address changes only"
+                 " on a restart; still %s:%u\"", now->listen_host, now->listen_port);
+    if (strcmp(now->perspective, next->perspective) != 0)
+        mpic_log(MPIC_LOG_WARN, "reload_perspective_changed", "from=%s to=%s", now->perspective, next->perspective);
+    mpic_http_server_set_ssl_ctx(a->http, ctx);
+    SSL_CTX_free(a->ssl_ctx);
+    a->ssl_ctx = ctx;
+    struct conf *old = a->conf;
+    a->conf = c;
+    enum mpic_log_level lvl;
+    if (c->cfg.log_level != NULL && mpic_log_level_parse(c->cfg.log_level, &lvl) == 0)
+        mpic_log_init("mpic-agent", lvl);
+    mpic_log(MPIC_LOG_INFO, "config_reloaded", "config=%s perspective=%s resolvers=%zu", a->config_path,
+             next->perspective, next->dns.resolvers.n);
+    conf_unref(old);
+}
+
 static int start(struct agent *a)
 {
     struct mpic_error err;
-    const struct mpic_agent_config *ac = &a->cfg.agent;
     a->base = event_base_new();
-    if (a->base != NULL && mpic_log_attach(a->base) != 0) {
+    if (a->base == NULL || mpic_log_attach(a->base) != 0) {
         mpic_log(MPIC_LOG_ERROR, "startup_failed", "error=\"out of memory\"");
         return -1;
     }
-    a->ssl_ctx = mpic_tls_server_ctx(ac->tls.cert, ac->tls.key, ac->tls.ca, &err);
-    if (a->base == NULL || a->ssl_ctx == NULL) {
-        mpic_log(MPIC_LOG_ERROR, "startup_failed", "error=\"%s\"", a->ssl_ctx ? "event_base_new" : err.msg);
-        return -1;
-    }
-    if (ex_index_of_agent < 0)
-        ex_index_of_agent = SSL_CTX_get_ex_new_index(0, NULL, NULL, NULL, NULL);
-    SSL_CTX_set_ex_data(a->ssl_ctx, ex_index_of_agent, (void *)ac);
-    SSL_CTX_set_verify(a->ssl_ctx, SSL_VERIFY_PEER | SSL_VERIFY_FAIL_IF_NO_PEER_CERT, verify_orchestrator);
-    a->resolver = mpic_resolver_new(a->base, &ac->dns, &err);
-    if (a->resolver == NULL) {
+    const struct mpic_agent_config *ac = &a->conf->cfg.agent;
+    a->conf->resolver = mpic_resolver_new(a->base, &ac->dns, &err);
+    if (a->conf->resolver == NULL || (a->ssl_ctx = conf_ctx(a->conf, &err)) == NULL) {
         mpic_log(MPIC_LOG_ERROR, "startup_failed", "error=\"%s\"", err.msg);
         return -1;
     }
@@ -300,13 +430,22 @@ static int start(struct agent *a)
     }
     a->sigterm = evsignal_new(a->base, SIGTERM, on_signal, a);
     a->sigint = evsignal_new(a->base, SIGINT, on_signal, a);
+    a->sighup = evsignal_new(a->base, SIGHUP, on_hup, a);
+    a->drain = evtimer_new(a->base, on_drain_timer, a);
+    if (a->sigterm == NULL || a->sigint == NULL || a->sighup == NULL || a->drain == NULL) {
+        mpic_log(MPIC_LOG_ERROR, "startup_failed", "error=\"out of memory\"");
+        return -1;
+    }
     evsignal_add(a->sigterm, NULL);
     evsignal_add(a->sigint, NULL);
+    evsignal_add(a->sighup, NULL);
     mpic_log(MPIC_LOG_INFO, "listening", "perspective=%s address=%s port=%u resolvers=%zu", ac->perspective,
              ac->listen_host, ac->listen_port, ac->dns.resolvers.n);
     return 0;
 }
 
+/* Frees in an order that leaves the loop alive for what the last
+ * configuration reference frees (its resolver). */
 static void stop(struct agent *a)
 {
     while (a->jobs != NULL)
@@ -314,18 +453,16 @@ static void stop(struct agent *a)
     mpic_http_server_free(a->http);
     if (a->curl != NULL)
         mpic_curl_loop_free(a->curl);
-    if (a->resolver != NULL)
-        mpic_resolver_free(a->resolver);
-    if (a->sigterm != NULL)
-        event_free(a->sigterm);
-    if (a->sigint != NULL)
-        event_free(a->sigint);
-    mpic_log_detach();
+    struct event *evs[] = { a->sigterm, a->sigint, a->sighup, a->drain };
+    for (size_t i = 0; i < sizeof evs / sizeof evs[0]; i++)
+        if (evs[i] != NULL)
+            event_free(evs[i]);
     if (a->ssl_ctx != NULL)
         SSL_CTX_free(a->ssl_ctx);
+    conf_unref(a->conf);
+    mpic_log_detach();
     if (a->base != NULL)
         event_base_free(a->base);
-    mpic_config_free(&a->cfg);
 }
 
 int main(int argc, char **argv)
@@ -335,32 +472,33 @@ int main(int argc, char **argv)
     int status;
     if (!mpic_daemon_args(argc, argv, "mpic-agent", &config, &check_only, &status))
         return status;
-    struct agent a = { 0 };
+    struct agent a = { .config_path = config };
     struct mpic_error err;
     mpic_log_init("mpic-agent", MPIC_LOG_INFO);
     if (mpic_clock_init("mpic-agent") != 0)
         return 1;
-    if (mpic_config_load(config, MPIC_ROLE_AGENT, &a.cfg, &err) != 0) {
+    if ((a.conf = conf_load(config, NULL, &err)) == NULL) {
         fprintf(stderr, "mpic-agent: %s\n", err.msg);
         return 1;
     }
+    const struct mpic_config *cfg = &a.conf->cfg;
     if (check_only) {
         printf("%s: configuration OK: agent perspective %s, listen %s:%u, %zu resolver(s), %zu issuer domain(s)\n",
-               config, a.cfg.agent.perspective, a.cfg.agent.listen_host, a.cfg.agent.listen_port,
-               a.cfg.agent.dns.resolvers.n, a.cfg.caa_issuer_domains.n);
-        printf("%s: orchestrator identity: CN=%s", config, a.cfg.agent.orchestrator_cn);
-        for (size_t i = 0; i < a.cfg.agent.orchestrator_spki.n; i++)
-            printf("%s%s", i ? ", " : ", SPKI SHA-256 one of ", a.cfg.agent.orchestrator_spki.v[i]);
-        printf("%s\n", a.cfg.agent.orchestrator_spki.n ? "" : " (any key; no SPKI pin)");
-        mpic_http_limits_print(config, &a.cfg.agent.http, a.cfg.agent.max_body_bytes);
+               config, cfg->agent.perspective, cfg->agent.listen_host, cfg->agent.listen_port,
+               cfg->agent.dns.resolvers.n, cfg->caa_issuer_domains.n);
+        printf("%s: orchestrator identity: CN=%s", config, cfg->agent.orchestrator_cn);
+        for (size_t i = 0; i < cfg->agent.orchestrator_spki.n; i++)
+            printf("%s%s", i ? ", " : ", SPKI SHA-256 one of ", cfg->agent.orchestrator_spki.v[i]);
+        printf("%s\n", cfg->agent.orchestrator_spki.n ? "" : " (any key; no SPKI pin)");
+        mpic_http_limits_print(config, &cfg->agent.http, cfg->agent.max_body_bytes);
 #ifdef MPIC_LAB_BEHAVIOUR
-        mpic_lab_print(&a.cfg.agent.lab_behaviours);
+        mpic_lab_print(&cfg->agent.lab_behaviours);
 #endif
-        mpic_config_free(&a.cfg);
+        conf_unref(a.conf);
         return 0;
     }
     enum mpic_log_level lvl;
-    if (a.cfg.log_level != NULL && mpic_log_level_parse(a.cfg.log_level, &lvl) == 0)
+    if (cfg->log_level != NULL && mpic_log_level_parse(cfg->log_level, &lvl) == 0)
         mpic_log_init("mpic-agent", lvl);
     signal(SIGPIPE, SIG_IGN);
     int rc = 1;
