@@ -301,32 +301,19 @@ static bool resolver_point(const struct mpic_perspective *p, double *lat, double
     return p->has_location;
 }
 
-static int too_close_add(struct loader *ld, struct mpic_perspective *p, const char *code)
+static int add_copy(struct loader *ld, struct mpic_strv *sv, const char *line)
 {
-    for (size_t i = 0; i < p->too_close.n; i++) {
-        if (strcmp(p->too_close.v[i], code) == 0)
-            return 0;
+    char *copy = strdup(line);
+    if (copy == NULL || mpic_strv_push(sv, copy) < 0) {
+        free(copy);
+        return mpic_cfg_fail_oom(ld, "perspectives");
     }
-    char **v = realloc(p->too_close.v, (p->too_close.n + 1) * sizeof *v);
-    if (v == NULL)
-        return mpic_cfg_fail_oom(ld, "perspectives");
-    p->too_close.v = v;
-    if ((v[p->too_close.n] = strdup(code)) == NULL)
-        return mpic_cfg_fail_oom(ld, "perspectives");
-    p->too_close.n++;
     return 0;
 }
 
-static int computed_add(struct loader *ld, struct mpic_strv *sv, const char *line)
+static int too_close_add(struct loader *ld, struct mpic_perspective *p, const char *code)
 {
-    char **v = realloc(sv->v, (sv->n + 1) * sizeof *v);
-    if (v == NULL)
-        return mpic_cfg_fail_oom(ld, "perspectives");
-    sv->v = v;
-    if ((v[sv->n] = strdup(line)) == NULL)
-        return mpic_cfg_fail_oom(ld, "perspectives");
-    sv->n++;
-    return 0;
+    return mpic_strv_contains(&p->too_close, code) ? 0 : add_copy(ld, &p->too_close, code);
 }
 
 /* Pairs of perspectives, or of the resolvers they rely on, closer than
@@ -357,7 +344,7 @@ static int merge_close_pairs(struct loader *ld, struct mpic_config *cfg)
             else
                 snprintf(line, sizeof line, "%s ~ %s: resolvers %ld km apart", a->code, b->code, km_shown(r));
             if (too_close_add(ld, a, b->code) < 0 || too_close_add(ld, b, a->code) < 0 ||
-                computed_add(ld, &cfg->computed_too_close, line) < 0)
+                add_copy(ld, &cfg->computed_too_close, line) < 0)
                 return -1;
         }
     }

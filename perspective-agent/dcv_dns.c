@@ -112,13 +112,10 @@ static void finish_answer(struct mpic_dcv_dns *c, const struct mpic_dns_level *l
         if (mpic_dcv_dns_observe(c->p, c->wildcard, mpic_clock_now(), ldns_rr_list_rr(lv->rrset.rrs, i), &shown,
                                  &match, why, sizeof why) < 0)
             goto broken;
-        char **nv = realloc(seen.v, (seen.n + 1) * sizeof *nv);
-        if (nv == NULL) {
+        if (mpic_strv_push(&seen, shown) < 0) {
             free(shown);
             goto broken;
         }
-        seen.v = nv;
-        seen.v[seen.n++] = shown;
         if (!match && why[0] != '\0') {   /* other CAs' records are expected here: a note, not a failure */
             char q[300];
             mpic_log(MPIC_LOG_DEBUG, "dcv_persist_skip", "target=%s why=%s", c->label,
