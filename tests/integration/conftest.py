@@ -327,6 +327,20 @@ def read_until_close(sock, timeout=None):
     return buf
 
 
+def parse_http_answer(buf):
+    """(status, headers with lower-case names, body cut at Content-Length) of one HTTP answer."""
+    head, _, body = buf.partition(b"\r\n\r\n")
+    lines = head.decode("latin-1").split("\r\n")
+    assert lines[0].startswith("HTTP/1."), f"not an HTTP answer: {buf[:300]!r}"
+    headers = {}
+    for h in lines[1:]:
+        k, _, v = h.partition(":")
+        headers[k.strip().lower()] = v.strip()
+    if "content-length" in headers:
+        body = body[:int(headers["content-length"])]
+    return int(lines[0].split()[1]), headers, body
+
+
 def port_open(host, port, timeout=0.5):
     try:
         with socket.create_connection((host, port), timeout=timeout):

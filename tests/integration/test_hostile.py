@@ -13,6 +13,7 @@ import time
 import pytest
 
 import schema
+from conftest import parse_http_answer, read_until_close
 
 H = "LoqXcYV8q5ONbJQxbmR7SCTNo3tiAXDfowyjxAjEuX0"
 HEADER_DEADLINE_S = 10          # issue 12: headers complete within 10 s by default
@@ -287,27 +288,11 @@ def exchange(cluster, data, trickle=0, slow=0.0, for_s=0.0, timeout=30):
             pass                                  # the server closed on us: read what it said
         if trickle:                               # a server still waiting by now has lost: stop there
             s.settimeout(max(1.0, for_s + 2 - (time.monotonic() - t0)))
-        out = b""
-        try:
-            while True:
-                chunk = s.recv(65536)
-                if not chunk:
-                    break
-                out += chunk
-        except (ConnectionResetError, socket.timeout):
-            pass
+        out = read_until_close(s)
     took = time.monotonic() - t0
     if not out:
         return None, {}, b"", took
-    head_, _, body = out.partition(b"\r\n\r\n")
-    lines = head_.decode("latin-1").split("\r\n")
-    headers = {}
-    for line in lines[1:]:
-        k, _, v = line.partition(":")
-        headers[k.strip().lower()] = v.strip()
-    if "content-length" in headers:
-        body = body[:int(headers["content-length"])]
-    return int(lines[0].split()[1]), headers, body, took
+    return (*parse_http_answer(out), took)
 
 
 @pytest.mark.parametrize("rid, what, status", ROWS)

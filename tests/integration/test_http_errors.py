@@ -8,7 +8,7 @@ import urllib.parse
 
 import pytest
 
-from conftest import AGENT_CODES, read_until_close
+from conftest import AGENT_CODES, parse_http_answer, read_until_close
 
 LIMIT = 65536   # max_body_bytes of both daemons in the local cluster (the default)
 
@@ -16,17 +16,7 @@ LIMIT = 65536   # max_body_bytes of both daemons in the local cluster (the defau
 def exchange(sock, data):
     """Send data, read until the peer closes (or times out); returns (status, headers, body)."""
     sock.sendall(data)
-    buf = read_until_close(sock)
-    head, _, body = buf.partition(b"\r\n\r\n")
-    lines = head.decode("latin-1").split("\r\n")
-    assert lines[0].startswith("HTTP/1."), f"not an HTTP answer: {buf[:300]!r}"
-    headers = {}
-    for h in lines[1:]:
-        k, _, v = h.partition(":")
-        headers[k.strip().lower()] = v.strip()
-    if "content-length" in headers:
-        body = body[:int(headers["content-length"])]
-    return int(lines[0].split()[1]), headers, body
+    return parse_http_answer(read_until_close(sock))
 
 
 def assert_json_error(answer, status):

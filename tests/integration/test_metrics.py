@@ -10,7 +10,7 @@ import time
 import pytest
 import requests
 
-from conftest import describe, start_cluster, stop_cluster
+from conftest import cluster_lifetime, describe
 
 NAME = r"[a-zA-Z_:][a-zA-Z0-9_:]*"
 LABELS = r'\{(?:[a-zA-Z_][a-zA-Z0-9_]*="(?:[^"\\\n]|\\.)*"(?:,[a-zA-Z_][a-zA-Z0-9_]*="(?:[^"\\\n]|\\.)*")*)?\}'
@@ -102,12 +102,7 @@ def test_healthz_and_readyz_on_the_full_cluster(cluster):
 
 @pytest.fixture(scope="module")
 def small(request):
-    c = start_cluster(19320, "127.0.94.1")
-    failed_before = request.session.testsfailed
-    try:
-        yield c
-    finally:
-        stop_cluster(c, keep=request.session.testsfailed > failed_before)
+    yield from cluster_lifetime(request, 19320, "127.0.94.1")
 
 
 def test_readyz_503_when_too_few_agents_answer(small):
