@@ -80,14 +80,18 @@ static int socket_cb(CURL *easy, curl_socket_t s, int what, void *userp, void *s
     short kind = EV_PERSIST | (what & CURL_POLL_IN ? EV_READ : 0) | (what & CURL_POLL_OUT ? EV_WRITE : 0);
     if (w == NULL) {
         w = calloc(1, sizeof *w);
-        if (w == NULL)
+        if (w == NULL || (w->ev = event_new(l->base, s, kind, on_socket_event, l)) == NULL) {
+            free(w);
             return -1;
+        }
         curl_multi_assign(l->multi, s, w);
     } else {
-        event_free(w->ev);
+        /* curl flips a socket between reading and writing with every request on it:
+         * the same event, re-armed, rather than a new one each time. */
+        event_del(w->ev);
+        event_assign(w->ev, l->base, s, kind, on_socket_event, l);
     }
-    w->ev = event_new(l->base, s, kind, on_socket_event, l);
-    return w->ev != NULL && event_add(w->ev, NULL) == 0 ? 0 : -1;
+    return event_add(w->ev, NULL) == 0 ? 0 : -1;
 }
 
 static int timer_cb(CURLM *multi, long timeout_ms, void *userp)

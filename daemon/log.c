@@ -52,6 +52,11 @@ void mpic_log_init(const char *program, enum mpic_log_level min_level)
     log_min = min_level;
 }
 
+bool mpic_log_enabled(enum mpic_log_level level)
+{
+    return level >= log_min;
+}
+
 void mpic_log_set_clock(int64_t (*now_ns)(void))
 {
     log_now_ns = now_ns;

@@ -13,6 +13,7 @@
 #ifndef MPIC_LOG_H
 #define MPIC_LOG_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -26,6 +27,10 @@ int mpic_log_level_parse(const char *name, enum mpic_log_level *out);
 /* wake NULL: back to writing each line at once. */
 void mpic_log_set_wake(void (*wake)(void *arg), void *arg);
 void mpic_log_flush(void);
+
+/* Whether a line of this level would be written: lets a caller skip the
+ * quoting and formatting of a line that would be dropped. */
+bool mpic_log_enabled(enum mpic_log_level level);
 
 /* fmt continues the line after "event=NAME " and should be key=value pairs. */
 void mpic_log(enum mpic_log_level level, const char *event, const char *fmt, ...)
