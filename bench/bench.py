@@ -12,9 +12,11 @@ printed as such and does not change the exit status.
 """
 
 import argparse
+import copy
 import json
 import os
 import platform
+import re
 import shutil
 import signal
 import socket
@@ -100,6 +102,13 @@ class Cluster:
             json.dump(body, f)
         return path
 
+    def with_orchestrator(self, port, pid):
+        """The same cluster through another orchestrator."""
+        other = copy.copy(self)
+        other.url, other.port = f"http://127.0.0.1:{port}", port
+        other.pids = {**self.pids, "orchestrator": pid}
+        return other
+
     def cpu(self):
         return {**{n: cpu_seconds(p) for n, p in self.pids.items()}, "unbound": cpu_seconds(self.unbound)}
 
@@ -115,16 +124,20 @@ class Cluster:
 
 def run_load(cl, body_path, expect, conns, seconds, rate=None, sample_rss=False):
     """One mpic-loadgen run; adds the expected status, CPU ms per answer of each daemon and, when
-    asked, the peak RSS of each daemon sampled every 20 ms."""
+    asked, the peak RSS of each daemon and the orchestrator's peak of open descriptors, sampled
+    every 20 ms."""
     cmd = [cl.loadgen, "-u", f"{cl.url}/v1/mpic", "-b", body_path, "-k", cl.key, "-c", str(conns),
            "-d", str(seconds), "-t", "60"] + (["-r", str(rate)] if rate else [])
     peak = {n: 0 for n in cl.pids}
+    fds = 0
     done = threading.Event()
 
     def sampler():
+        nonlocal fds
         while not done.wait(0.02):
             for n, p in cl.pids.items():
                 peak[n] = max(peak[n], rss_kib(p))
+            fds = max(fds, len(os.listdir(f"/proc/{cl.pids['orchestrator']}/fd")))
 
     cpu0 = cl.cpu()
     t = threading.Thread(target=sampler, daemon=True) if sample_rss else None
@@ -147,6 +160,7 @@ def run_load(cl, body_path, expect, conns, seconds, rate=None, sample_rss=False)
     r["cpu_ms_per_request"]["agents_total"] = round(agents_cpu * 1000 / n, 4) if n else None
     if sample_rss:
         r["peak_rss_kib"] = peak
+        r["peak_open_files_orchestrator"] = fds
     return r
 
 
@@ -193,53 +207,106 @@ def healthz_status(port):
     return int(parts[1]) if len(parts) >= 2 and parts[1].isdigit() else None
 
 
-def ready_time(cl, port, runs):
-    """Seconds from launching a second orchestrator (same config, another port and audit log)
-    to its first 200 on /healthz, polled every ms."""
-    with open(f"{cl.state}/config/orchestrator.json") as f:
-        cfg = json.load(f)
-    cfg["orchestrator"]["listen"] = f"127.0.0.1:{port}"
-    cfg["orchestrator"]["audit_log"]["path"] = f"{cl.state}/logs/audit-cold-start.jsonl"
-    path = f"{cl.state}/config/orchestrator-cold-start.json"
-    with open(path, "w") as f:
-        json.dump(cfg, f, indent=2)
-    if healthz_status(port) is not None:
-        raise RuntimeError(f"127.0.0.1:{port} already answers: cannot measure a start there")
-    samples = []
-    pidfile = f"{cl.state}/pids-bench/orchestrator-cold-start.pid"
-    os.makedirs(os.path.dirname(pidfile), exist_ok=True)
-    for _ in range(runs):
-        with open(f"{cl.state}/logs/orchestrator-cold-start.log", "ab") as logf:
-            t0 = time.perf_counter()
-            proc = subprocess.Popen([f"{cl.build}/mpic-orchestrator", "-c", path], stdout=logf, stderr=logf,
-                                    stdin=subprocess.DEVNULL)
-        with open(pidfile, "w") as f:
-            f.write(f"{proc.pid}\n")   # run.sh's trap stops it if we are killed meanwhile
+class SecondOrchestrator:
+    """A second orchestrator of our own beside the cluster's, from a copy of its config with
+    another port, its own audit log and, when given, other `http` limits; started on creation,
+    stopped on exit of the `with` (or by run.sh's trap if we are killed meanwhile)."""
+
+    def __init__(self, cl, name, port, http=None):
+        with open(f"{cl.state}/config/orchestrator.json") as f:
+            cfg = json.load(f)
+        orch = cfg["orchestrator"]
+        orch["listen"] = f"127.0.0.1:{port}"
+        orch["audit_log"]["path"] = f"{cl.state}/logs/audit-{name}.jsonl"
+        if http:
+            orch["http"] = {**orch.get("http", {}), **http}
+        self.config = f"{cl.state}/config/orchestrator-{name}.json"
+        with open(self.config, "w") as f:
+            json.dump(cfg, f, indent=2)
+        if healthz_status(port) is not None:
+            raise RuntimeError(f"127.0.0.1:{port} already answers: cannot start an orchestrator there")
+        self.name, self.port, self.log = name, port, f"{cl.state}/logs/orchestrator-{name}.log"
+        self.pidfile = f"{cl.state}/pids-bench/orchestrator-{name}.pid"
+        os.makedirs(os.path.dirname(self.pidfile), exist_ok=True)
+        with open(self.log, "ab") as logf:
+            self.t0 = time.perf_counter()
+            self.proc = subprocess.Popen([f"{cl.build}/mpic-orchestrator", "-c", self.config], stdout=logf, stderr=logf,
+                                         stdin=subprocess.DEVNULL)
+        with open(self.pidfile, "w") as f:
+            f.write(f"{self.proc.pid}\n")
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *_):
+        self.proc.send_signal(signal.SIGTERM)
         try:
-            while True:
-                if healthz_status(port) == 200:
-                    samples.append(time.perf_counter() - t0)
-                    break
-                if proc.poll() is not None:
-                    raise RuntimeError(f"the second orchestrator exited ({proc.returncode}) during start-up; "
-                                       f"see {cl.state}/logs/orchestrator-cold-start.log")
-                if time.perf_counter() - t0 > READY_CAP:
-                    raise RuntimeError(f"the second orchestrator gave no 200 on /healthz in {READY_CAP} s")
-                time.sleep(0.001)
-        finally:
-            proc.send_signal(signal.SIGTERM)
-            try:
-                proc.wait(timeout=5)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
-            os.unlink(pidfile)
-        for _ in range(200):   # the port free again, so the next start measures a bind, not a retry
-            if healthz_status(port) is None:
+            self.proc.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+        os.unlink(self.pidfile)
+        for _ in range(200):   # the port free again, so that a next start measures a bind, not a retry
+            if healthz_status(self.port) is None:
                 break
             time.sleep(0.01)
+
+    def ready(self):
+        """Seconds from the launch to the first 200 on /healthz, polled every ms."""
+        while True:
+            if healthz_status(self.port) == 200:
+                return time.perf_counter() - self.t0
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"the {self.name} orchestrator exited ({self.proc.returncode}) during start-up; "
+                                   f"see {self.log}")
+            if time.perf_counter() - self.t0 > READY_CAP:
+                raise RuntimeError(f"the {self.name} orchestrator gave no 200 on /healthz in {READY_CAP} s")
+            time.sleep(0.001)
+
+
+def ready_time(cl, port, runs):
+    """Seconds from launching a second orchestrator (same config) to its first 200 on /healthz."""
+    samples = []
+    for _ in range(runs):
+        with SecondOrchestrator(cl, "cold-start", port) as orch:
+            samples.append(orch.ready())
     ordered = sorted(samples)
     return {"runs_ms": [round(s * 1000, 3) for s in samples], "median_ms": round(ordered[len(ordered) // 2] * 1000, 3)}
+
+
+def http_limits(cl, config):
+    """The orchestrator's connection and in-flight limits in force under a config, as `-t` prints them."""
+    out = subprocess.run([f"{cl.build}/mpic-orchestrator", "-c", config, "-t"], stdout=subprocess.PIPE,
+                         stderr=subprocess.STDOUT, text=True).stdout
+    m = re.search(r"at most (\d+) connections and (\d+) requests in flight", out)
+    if m is None:
+        raise RuntimeError(f"mpic-orchestrator -t printed no http limits for {config}:\n{out}")
+    return {"max_connections": int(m[1]), "max_inflight": int(m[2])}
+
+
+def open_files_limit(pid):
+    with open(f"/proc/{pid}/limits") as f:
+        line = next(line for line in f if line.startswith("Max open files"))
+    return line.split()[3]   # the soft limit, a number or "unlimited"
+
+
+def in_flight_step(cl, body_path, conns, seconds, port):
+    """`conns` connections with a request in flight on each, against a second orchestrator whose
+    http.max_inflight and max_connections admit them all (the cluster's keeps the defaults, which
+    shed the excess with 503): what an operator expecting that many in flight would run."""
+    # Room above the step's count: a connection's next request may come in before its answer
+    # has left the count.
+    room = conns + conns // 4
+    raised = {k: room for k, v in http_limits(cl, f"{cl.state}/config/orchestrator.json").items() if v < room}
+    with SecondOrchestrator(cl, "in-flight", port, raised) as orch:
+        orch.ready()
+        there = cl.with_orchestrator(port, orch.proc.pid)
+        info = {"port": port, "http": http_limits(cl, orch.config), "raised": sorted(raised),
+                "nofile_soft": open_files_limit(orch.proc.pid), "rss_idle_kib": rss_kib(orch.proc.pid)}
+        run_load(there, body_path, 200, 16, 1)   # its agent connections and TLS sessions, as the cluster's has them
+        r = run_load(there, body_path, 200, conns, seconds, sample_rss=True)
+    r["orchestrator"] = info
+    return r
 
 
 def profile(cl, body_path, seconds, out_dir):
@@ -366,8 +433,9 @@ def main():
         log(f"closed loop, {name}, {c} connections, {plan['extra_s']} s")
         extra[f"{name}-c{c}"] = run_load(cl, cl.body_file(name, body), expect, c, plan["extra_s"])
 
-    log(f"{plan['in_flight']} connections, one CAA request in flight on each, {plan['in_flight_s']} s")
-    in_flight = run_load(cl, caa, 200, plan["in_flight"], plan["in_flight_s"], sample_rss=True)
+    log(f"{plan['in_flight']} connections, one CAA request in flight on each, {plan['in_flight_s']} s, against "
+        f"an orchestrator of our own that admits them (port {cl.port + 11})")
+    in_flight = in_flight_step(cl, caa, plan["in_flight"], plan["in_flight_s"], cl.port + 11)
 
     log("resolver alone (dnsperf)")
     dns = resolver_alone(cl, plan["dns_s"], cl.bodies)
@@ -447,11 +515,15 @@ def main():
     print(f"\nother checks, closed loop ({plan['extra_s']} s each)\n{'check':<12} {'done':>7} {head}")
     for name, r in extra.items():
         print(f"{name:<12} {r['completed']:>7} {line(r)}{bad(r)}")
-    print(f"\n{plan['in_flight']} connections with a request in flight each: {in_flight['completed']} done, "
-          f"{line(in_flight).split()[0]} req/s, p50 {in_flight['latency_ms']['p50']} ms, p99 "
-          f"{in_flight['latency_ms']['p99']} ms{bad(in_flight)}")
-    print(f"  peak RSS: orchestrator {in_flight['peak_rss_kib']['orchestrator']} KiB (idle {rss_idle['orchestrator']}),"
-          f" agents {min(agents_rss.values())}..{max(agents_rss.values())} KiB")
+    fo = in_flight["orchestrator"]
+    print(f"\n{plan['in_flight']} connections with a request in flight each, against a second orchestrator (port "
+          f"{fo['port']}, http.max_inflight {fo['http']['max_inflight']}, max_connections "
+          f"{fo['http']['max_connections']}, soft RLIMIT_NOFILE {fo['nofile_soft']}): {in_flight['completed']} done, "
+          f"statuses {in_flight['status']}, {line(in_flight).split()[0]} req/s, p50 "
+          f"{in_flight['latency_ms']['p50']} ms, p99 {in_flight['latency_ms']['p99']} ms{bad(in_flight)}")
+    print(f"  peak RSS: orchestrator {in_flight['peak_rss_kib']['orchestrator']} KiB (idle {fo['rss_idle_kib']}),"
+          f" agents {min(agents_rss.values())}..{max(agents_rss.values())} KiB; orchestrator's open descriptors at"
+          f" most {in_flight['peak_open_files_orchestrator']}")
     if dns:
         print(f"\nresolver alone (dnsperf, {plan['dns_s']} s, {' + '.join(CAA_QUERIES)}, DO bit): {dns['qps']:.0f} "
               f"queries/s, {dns.get('lost', 0):.0f} lost, rcodes {dns.get('rcodes')}, unbound "

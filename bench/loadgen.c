@@ -34,6 +34,9 @@
 #include <time.h>
 #include <unistd.h>
 
+/* Descriptors besides the connections: stdio, the event loop's epoll and timers. */
+#define FD_SPARE 16
+
 enum conn_state { C_CONNECTING, C_IDLE, C_HEAD, C_BODY, C_CHUNK_SIZE, C_CHUNK_DATA, C_TRAILER, C_UNTIL_CLOSE };
 enum err_kind { E_CONNECT, E_TIMEOUT, E_CLOSED, E_PARSE, E_KINDS };
 static const char *const err_names[E_KINDS] = {"connect", "timeout", "closed", "parse"};
@@ -544,11 +547,20 @@ int main(int argc, char **argv)
     free(body);
     evhttp_uri_free(uri);
 
-    /* A thousand connections need more descriptors than the usual soft limit of 1024. */
+    /* A thousand connections need more descriptors than the usual soft limit of 1024; past the
+     * limit a connect fails as if the server refused it. */
     struct rlimit rl;
-    if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
-        rl.rlim_cur = rl.rlim_max;
-        setrlimit(RLIMIT_NOFILE, &rl);
+    if (getrlimit(RLIMIT_NOFILE, &rl) == 0) {
+        if (rl.rlim_cur < rl.rlim_max) {
+            rl.rlim_cur = rl.rlim_max;
+            setrlimit(RLIMIT_NOFILE, &rl);
+            getrlimit(RLIMIT_NOFILE, &rl);
+        }
+        if (rl.rlim_cur != RLIM_INFINITY && rl.rlim_cur < (rlim_t)g.nconns + FD_SPARE) {
+            fprintf(stderr, "mpic-loadgen: -c %d needs %d open files; RLIMIT_NOFILE allows %llu (ulimit -Hn)\n",
+                    g.nconns, g.nconns + FD_SPARE, (unsigned long long)rl.rlim_cur);
+            exit(2);
+        }
     }
 
     /* Timers on timerfd: the default epoll timeout has millisecond steps, as big as what we measure. */

@@ -11,8 +11,8 @@
 #                    smoke-latency.png (scripts/test.sh runs it so that the bench cannot rot)
 #   --profile        also perf record -g the orchestrator and one agent under load: perf-*.data
 #                    and perf report's top entries (perf-*.txt) in bench/results/
-#   --port N         orchestrator port (28600); agents take N+1..N+6, the ready-time
-#                    orchestrator N+10
+#   --port N         orchestrator port (28600); agents take N+1..N+6, bench.py's own
+#                    orchestrators N+10 (ready time) and N+11 (1000 in flight)
 #   --lab-ip IP      loopback address of the cluster's DNS lab (127.0.76.1)
 #   --keep-state     keep the cluster's state dir (configs, logs) after the run
 #
@@ -61,8 +61,8 @@ done
 STATE=$(mktemp -d /tmp/mpic-bench.XXXXXX)
 cleanup() {
     local rc=$?
-    # The ready-time orchestrator, if bench.py was stopped while one ran: only a process whose
-    # command line names this state dir is ours.
+    # bench.py's own orchestrators (ready time, in flight), if it was stopped while one ran: only
+    # a process whose command line names this state dir is ours.
     local f pid
     for f in "$STATE"/pids-bench/*.pid; do
         [ -f "$f" ] || continue
