@@ -57,6 +57,7 @@ TARGETS = {  # issue 9 item 4
 }
 TICKS = os.sysconf("SC_CLK_TCK")
 READY_CAP = 15.0   # seconds one start may take before we give up on it
+LAN_AGENT_CONNECTIONS = 16   # docs/config.md: "on one machine or a LAN, 16 are plenty"
 
 
 def log(msg):
@@ -212,7 +213,7 @@ class SecondOrchestrator:
     another port, its own audit log and, when given, other `http` limits; started on creation,
     stopped on exit of the `with` (or by run.sh's trap if we are killed meanwhile)."""
 
-    def __init__(self, cl, name, port, http=None):
+    def __init__(self, cl, name, port, http=None, orchestrator=None):
         with open(f"{cl.state}/config/orchestrator.json") as f:
             cfg = json.load(f)
         orch = cfg["orchestrator"]
@@ -220,6 +221,7 @@ class SecondOrchestrator:
         orch["audit_log"]["path"] = f"{cl.state}/logs/audit-{name}.jsonl"
         if http:
             orch["http"] = {**orch.get("http", {}), **http}
+        orch.update(orchestrator or {})
         self.config = f"{cl.state}/config/orchestrator-{name}.json"
         with open(self.config, "w") as f:
             json.dump(cfg, f, indent=2)
@@ -290,7 +292,7 @@ def open_files_limit(pid):
     return line.split()[3]   # the soft limit, a number or "unlimited"
 
 
-def in_flight_step(cl, body_path, conns, seconds, port):
+def in_flight_step(cl, body_path, conns, seconds, port, agent_connections=None):
     """`conns` connections with a request in flight on each, against a second orchestrator whose
     http.max_inflight and max_connections admit them all (the cluster's keeps the defaults, which
     shed the excess with 503): what an operator expecting that many in flight would run."""
@@ -298,10 +300,12 @@ def in_flight_step(cl, body_path, conns, seconds, port):
     # has left the count.
     room = conns + conns // 4
     raised = {k: room for k, v in http_limits(cl, f"{cl.state}/config/orchestrator.json").items() if v < room}
-    with SecondOrchestrator(cl, "in-flight", port, raised) as orch:
+    other = {"agent_connections": agent_connections} if agent_connections else None
+    with SecondOrchestrator(cl, "in-flight", port, raised, other) as orch:
         orch.ready()
         there = cl.with_orchestrator(port, orch.proc.pid)
         info = {"port": port, "http": http_limits(cl, orch.config), "raised": sorted(raised),
+                "agent_connections": agent_connections or "default",
                 "nofile_soft": open_files_limit(orch.proc.pid), "rss_idle_kib": rss_kib(orch.proc.pid)}
         run_load(there, body_path, 200, 16, 1)   # its agent connections and TLS sessions, as the cluster's has them
         r = run_load(there, body_path, 200, conns, seconds, sample_rss=True)
@@ -436,6 +440,11 @@ def main():
     log(f"{plan['in_flight']} connections, one CAA request in flight on each, {plan['in_flight_s']} s, against "
         f"an orchestrator of our own that admits them (port {cl.port + 11})")
     in_flight = in_flight_step(cl, caa, plan["in_flight"], plan["in_flight_s"], cl.port + 11)
+    # Each call running to an agent holds a connection; the default (64 per agent) is sized for
+    # round trips between regions, docs/config.md sizes one machine or a LAN at 16: measured too.
+    log(f"the same with orchestrator.agent_connections {LAN_AGENT_CONNECTIONS}")
+    in_flight_lan = in_flight_step(cl, caa, plan["in_flight"], plan["in_flight_s"], cl.port + 11,
+                                   LAN_AGENT_CONNECTIONS)
 
     log("resolver alone (dnsperf)")
     dns = resolver_alone(cl, plan["dns_s"], cl.bodies)
@@ -447,7 +456,7 @@ def main():
         prof = profile(cl, caa, plan["profile_s"], out_dir)
     png = plot(opened, args.plot) if args.plot else None
 
-    for r in closed + opened + list(extra.values()) + [in_flight]:
+    for r in closed + opened + list(extra.values()) + [in_flight, in_flight_lan]:
         if r["failed"]:
             failed.append(f"{r['mode']} c{r['connections']} r{r['rate']}: status {r['wrong_status']} errors {r['errors']}")
 
@@ -468,7 +477,8 @@ def main():
         "p99_over_p50_worst": max((v for v in p99_over_p50.values() if v is not None), default=None),
         "throughput_256_over_best": ratio(at256["throughput_rps"], best["throughput_rps"]) if at256 else None,
         "cpu_over_unbound_6q": ratio(daemons_cpu_ms, 6 * unbound_q_ms if unbound_q_ms else None, 2),
-        "orchestrator_rss_mib_in_flight": round(in_flight["peak_rss_kib"]["orchestrator"] / 1024, 1),
+        "orchestrator_rss_mib_in_flight": round(in_flight_lan["peak_rss_kib"]["orchestrator"] / 1024, 1),
+        "orchestrator_rss_mib_in_flight_default": round(in_flight["peak_rss_kib"]["orchestrator"] / 1024, 1),
         "agent_rss_mib_max": round(max(agents_rss.values()) / 1024, 1),
         "ready_ms": ready["median_ms"],
     }
@@ -482,7 +492,7 @@ def main():
         "machine": {"cpus": os.cpu_count(), "loadavg_at_end": os.getloadavg(), "kernel": platform.release()},
         "build": args.build, "agents": len(cl.agents), "perspectives": perspectives,
         "closed_loop_caa": closed, "open_loop_caa": opened, "other_checks": extra, "in_flight": in_flight,
-        "resolver_alone": dns, "ready": ready, "rss_idle_kib": rss_idle, "profile": prof,
+        "in_flight_agent_connections_lan": in_flight_lan, "resolver_alone": dns, "ready": ready, "rss_idle_kib": rss_idle, "profile": prof,
         "p99_over_p50_by_concurrency": p99_over_p50,
         "unbound_cpu_us_per_mpic_request": round(steady["cpu_ms_per_request"]["unbound"] * 1000, 2)
         if steady["cpu_ms_per_request"]["unbound"] is not None else None,
@@ -524,6 +534,9 @@ def main():
     print(f"  peak RSS: orchestrator {in_flight['peak_rss_kib']['orchestrator']} KiB (idle {fo['rss_idle_kib']}),"
           f" agents {min(agents_rss.values())}..{max(agents_rss.values())} KiB; orchestrator's open descriptors at"
           f" most {in_flight['peak_open_files_orchestrator']}")
+    print(f"  with orchestrator.agent_connections {LAN_AGENT_CONNECTIONS}: {in_flight_lan['completed']} done, statuses "
+          f"{in_flight_lan['status']}, p50 {in_flight_lan['latency_ms']['p50']} ms; peak RSS orchestrator "
+          f"{in_flight_lan['peak_rss_kib']['orchestrator']} KiB{bad(in_flight_lan)}")
     if dns:
         print(f"\nresolver alone (dnsperf, {plan['dns_s']} s, {' + '.join(CAA_QUERIES)}, DO bit): {dns['qps']:.0f} "
               f"queries/s, {dns.get('lost', 0):.0f} lost, rcodes {dns.get('rcodes')}, unbound "
@@ -544,7 +557,8 @@ def main():
         "p99_over_p50_worst": "p99 / p50, worst concurrency 1..256",
         "throughput_256_over_best": "throughput at 256 / best",
         "cpu_over_unbound_6q": "orch+agents CPU per req / unbound CPU x 6",
-        "orchestrator_rss_mib_in_flight": f"orchestrator RSS (MiB), {plan['in_flight']} in flight",
+        "orchestrator_rss_mib_in_flight": f"orchestrator RSS (MiB), {plan['in_flight']} in flight, "
+                                          f"agent_connections {LAN_AGENT_CONNECTIONS}",
         "agent_rss_mib_max": "largest agent RSS (MiB), same run",
         "ready_ms": "ready after start (ms)",
     }

@@ -26,6 +26,7 @@
 /* Bounds the docs leave open; chosen so that a typo (an extra zero, seconds
  * written as milliseconds) is refused instead of hanging a request. */
 #define PERSPECTIVE_TIMEOUT_MAX_MS 300000
+#define AGENT_CONNECTIONS_MAX 4096
 #define REQUEST_TIMEOUT_MAX_MS 600000
 #define CHECK_TIMEOUT_MAX_MS 300000
 #define DNS_TIMEOUT_MAX_MS 60000
@@ -256,7 +257,7 @@ static int parse_orchestrator(struct loader *ld, json_t *obj, struct mpic_config
     static const char *const keys[] = { "listen", "tls", "api_keys", "cohort_secret", "agent_tls",
                                         "default_perspective_count", "max_attempts_cap",
                                         "perspective_timeout_ms", "request_timeout_ms", "max_body_bytes",
-                                        "policy", "audit_log", "primary", "require_primary", "http", NULL };
+                                        "agent_connections", "policy", "audit_log", "primary", "require_primary", "http", NULL };
     const char *P = "orchestrator";
     struct mpic_orchestrator_config *o = &cfg->orchestrator;
     bool active = ld->role == MPIC_ROLE_ORCHESTRATOR;
@@ -321,11 +322,13 @@ static int parse_orchestrator(struct loader *ld, json_t *obj, struct mpic_config
     o->perspective_timeout_ms = 10000;
     o->request_timeout_ms = 25000;
     o->max_body_bytes = 65536;
+    o->agent_connections = 64;
     if (mpic_cfg_opt_unsigned(ld, obj, P, "max_attempts_cap", 1, MAX_ATTEMPTS_CAP_MAX, &o->max_attempts_cap) < 0 ||
         mpic_cfg_opt_unsigned(ld, obj, P, "perspective_timeout_ms", 1, PERSPECTIVE_TIMEOUT_MAX_MS,
                               &o->perspective_timeout_ms) < 0 ||
         mpic_cfg_opt_unsigned(ld, obj, P, "request_timeout_ms", 1, REQUEST_TIMEOUT_MAX_MS,
                               &o->request_timeout_ms) < 0 ||
+        mpic_cfg_opt_unsigned(ld, obj, P, "agent_connections", 1, AGENT_CONNECTIONS_MAX, &o->agent_connections) < 0 ||
         opt_body_bytes(ld, obj, P, &o->max_body_bytes) < 0 || opt_http_limits(ld, obj, P, &o->http) < 0)
         return -1;
     if (o->perspective_timeout_ms > o->request_timeout_ms)

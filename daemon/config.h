@@ -47,6 +47,7 @@ struct mpic_orchestrator_config {
     unsigned perspective_timeout_ms;    /* one agent call */
     unsigned request_timeout_ms;        /* whole request, all attempts */
     size_t max_body_bytes;
+    unsigned agent_connections;         /* calls running at once to one agent, one connection each */
     struct mpic_http_limits http;
     enum mpic_policy_profile policy;    /* "cabf-br" (default) or "open-mpic-reference" */
     struct mpic_perspective *primary;   /* primary network perspective, never in a cohort; NULL when absent */

@@ -13,18 +13,17 @@
 #include "tls.h"
 
 #define MAX_REPLY_BYTES (4u << 20)
-/* Calls running at once to one agent, each on a keep-alive connection of its
- * own; later calls wait in the agent's queue, holding only their body. An
- * agent answers a check in a fraction of a millisecond of CPU plus its
- * resolver's time, so 32 keep a 2-core agent busy at any load. Waiting here
- * rather than in curl matters for memory: a curl handle carries some 20 KB of
- * buffers, and 1000 requests in flight are 6000 calls. */
-#define CALLS_PER_AGENT 16u
+/* At most agent_connections calls (the configuration's) run at once to one
+ * agent, each on a keep-alive connection of its own; later calls wait in the
+ * agent's lane, holding only their body. Waiting here rather than in curl
+ * matters for memory: a running call holds a curl handle and a TLS connection
+ * (tens of KB), and 1000 requests in flight are 6000 calls. */
 #define MAX_AGENTS 64u   /* beyond this many agents, curl's cache closes idle connections */
 
 /* The calls of one agent (keyed by its base URL): how many run, and the FIFO
  * of those waiting for one of them to finish. */
 struct agent_lane {
+    struct mpic_dispatch *d;
     char *url;
     unsigned running;
     struct mpic_call *head, *tail;
@@ -34,6 +33,7 @@ struct mpic_dispatch {
     struct mpic_curl_loop *loop;
     CURLSH *share;   /* TLS sessions, so that a new connection resumes one */
     struct mpic_tls_files tls;
+    unsigned per_agent;
     struct curl_slist *headers;
     struct agent_lane **lanes;   /* one per agent called so far */
     size_t n_lanes;
@@ -260,7 +260,7 @@ static int call_start(struct mpic_call *c)
  * request deadline bounds the wait. */
 static void start_next(struct agent_lane *lane)
 {
-    while (lane->head != NULL && lane->running < CALLS_PER_AGENT) {
+    while (lane->head != NULL && lane->running < lane->d->per_agent) {
         struct mpic_call *c = lane->head;
         if (call_start(c) != 0)
             return;
@@ -285,12 +285,13 @@ static struct agent_lane *lane_for(struct mpic_dispatch *d, const char *url)
         free(lane);
         return NULL;
     }
+    lane->d = d;
     d->lanes[d->n_lanes++] = lane;
     return lane;
 }
 
 struct mpic_dispatch *mpic_dispatch_new(struct event_base *base, const struct mpic_tls_files *tls,
-                                        struct mpic_error *err)
+                                        unsigned per_agent, struct mpic_error *err)
 {
     if (ex_index_of_dispatch < 0)
         ex_index_of_dispatch = SSL_CTX_get_ex_new_index(0, NULL, NULL, NULL, NULL);
@@ -300,12 +301,13 @@ struct mpic_dispatch *mpic_dispatch_new(struct event_base *base, const struct mp
         return NULL;
     }
     d->tls = *tls;   /* borrowed strings: the config outlives the dispatcher */
+    d->per_agent = per_agent;
     if ((d->loop = mpic_curl_loop_new(base, err)) == NULL) {
         free(d);
         return NULL;
     }
     /* Connections stay open for the lanes' calls; curl itself need not hold any back. */
-    mpic_curl_loop_pool(d->loop, CALLS_PER_AGENT, (long)CALLS_PER_AGENT * MAX_AGENTS);
+    mpic_curl_loop_pool(d->loop, (long)per_agent, (long)per_agent * MAX_AGENTS);
     /* "Expect:" off: no extra round trip for a 100 Continue before larger bodies. */
     d->headers = curl_slist_append(curl_slist_append(NULL, "Content-Type: application/json"), "Expect:");
     /* The multi handle shares connections among its transfers but not TLS
@@ -367,7 +369,7 @@ struct mpic_call *mpic_dispatch_post(struct mpic_dispatch *d, const struct mpic_
         return NULL;
     }
     snprintf(c->url, ulen, "%s%s", p->url, path);
-    if (lane->running < CALLS_PER_AGENT && lane->head == NULL) {
+    if (lane->running < d->per_agent && lane->head == NULL) {
         if (call_start(c) != 0) {
             call_free(c);
             return NULL;

@@ -16,8 +16,9 @@ struct mpic_call;
  * success, else why the call failed. body is valid only during the call. */
 typedef void (*mpic_call_cb)(long status, const char *body, size_t len, const char *error, void *arg);
 
+/* per_agent: calls running at once to one agent; more wait in order. */
 struct mpic_dispatch *mpic_dispatch_new(struct event_base *base, const struct mpic_tls_files *tls,
-                                        struct mpic_error *err);
+                                        unsigned per_agent, struct mpic_error *err);
 void mpic_dispatch_free(struct mpic_dispatch *d);
 
 /* POSTs body to p->url + path (GET when body is NULL). The agent's certificate must chain to the

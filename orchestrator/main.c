@@ -499,7 +499,7 @@ static struct snapshot *snapshot_load(const char *path, struct event_base *base,
     }
     for (size_t i = 0; i < oc->api_keys.n; i++)
         digest(oc->api_keys.v[i], strlen(oc->api_keys.v[i]), sn->key_digests[i]);
-    if (base != NULL && (sn->dispatch = mpic_dispatch_new(base, &oc->agent_tls, err)) == NULL) {
+    if (base != NULL && (sn->dispatch = mpic_dispatch_new(base, &oc->agent_tls, oc->agent_connections, err)) == NULL) {
         snapshot_unref(sn);
         return NULL;
     }
@@ -577,7 +577,7 @@ static int start(struct orchestrator *o)
         mpic_log(MPIC_LOG_ERROR, "startup_failed", "error=\"out of memory\"");
         return -1;
     }
-    o->snap->dispatch = mpic_dispatch_new(o->base, &oc->agent_tls, &err);
+    o->snap->dispatch = mpic_dispatch_new(o->base, &oc->agent_tls, oc->agent_connections, &err);
     if (o->snap->dispatch == NULL) {
         mpic_log(MPIC_LOG_ERROR, "startup_failed", "error=\"%s\"", err.msg);
         return -1;
@@ -703,6 +703,8 @@ static void print_summary(const char *path, const struct mpic_config *c)
            c->orchestrator.max_attempts_cap, c->orchestrator.api_keys.n, c->orchestrator.listen_host,
            c->orchestrator.listen_port, c->orchestrator.https ? "https" : "http");
     mpic_http_limits_print(path, &c->orchestrator.http, c->orchestrator.max_body_bytes);
+    printf("%s: agent calls: at most %u at once per agent, each on a kept-alive connection; more wait in order\n",
+           path, c->orchestrator.agent_connections);
     for (size_t i = 0; i < c->computed_too_close.n; i++)
         printf("too close (never in one cohort): %s\n", c->computed_too_close.v[i]);
     if (c->orchestrator.primary != NULL)

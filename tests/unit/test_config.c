@@ -391,6 +391,7 @@ static void orchestrator_defaults_applied(void **state)
     assert_int_equal(o->perspective_timeout_ms, 10000);
     assert_int_equal(o->request_timeout_ms, 25000);
     assert_int_equal(o->max_body_bytes, 65536);
+    assert_int_equal(o->agent_connections, 64);
     assert_null(o->primary);
     assert_false(o->require_primary);
     /* The loader leaves the audit log optional; the orchestrator's start-up refuses cabf-br without one. */
@@ -628,6 +629,8 @@ static void out_of_range_numbers_rejected(void **state)
     expect_error(state, "err-range-attempts-cap.json", ORCH, "orchestrator.max_attempts_cap: 0 is out of range (1..20)");
     expect_error(state, "err-range-body.json", AGENT, "agent.max_body_bytes: 1023 is out of range (1024..16777216)");
     expect_error(state, "err-range-timeout-zero.json", ORCH, "orchestrator.perspective_timeout_ms: 0 is out of range");
+    expect_error(state, "err-range-agent-connections.json", ORCH,
+                 "orchestrator.agent_connections: 0 is out of range (1..4096)");
     expect_error(state, "err-timeout-order.json", ORCH,
                  "orchestrator.perspective_timeout_ms: 30000 is longer than orchestrator.request_timeout_ms (20000)");
 }
