@@ -6,6 +6,7 @@
 #include <event2/bufferevent.h>
 #include <event2/bufferevent_ssl.h>
 #include <event2/listener.h>
+#include <openssl/err.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <stdio.h>
@@ -13,6 +14,7 @@
 #include <string.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
+#include <sys/uio.h>
 #include <time.h>
 
 #include "clock.h"
@@ -32,6 +34,11 @@
 #define LINGER_MS 2000
 /* Descriptors the daemon needs besides its clients (agents, resolver, logs). */
 #define FD_RESERVE 64
+/* libevent's OpenSSL bufferevent hands SSL_write at most this much of its
+ * output at a time (MAX_SINGLE_WRITE_DEFAULT): an answer sent at once must fit,
+ * so that, queued after a failed SSL_write, it is retried with the same
+ * length, as OpenSSL requires. */
+#define TLS_SEND_NOW_MAX 16384
 
 enum conn_state {
     ST_IDLE,      /* keep-alive: waiting for the first byte of the next request */
@@ -72,6 +79,11 @@ struct mpic_http_server {
     unsigned long episode_errors;
     int64_t episode_start_ns, episode_last_ns;    /* monotonic */
 };
+
+static void free_buffer(const void *data, size_t len, void *arg)
+{
+    free((void *)data);
+}
 
 static void arm(struct event *ev, unsigned ms)
 {
@@ -144,6 +156,55 @@ void mpic_http_add_header(struct mpic_http_request *req, const char *name, const
         req->extra[req->extra_len] = '\0';
 }
 
+/* Sends an answer at once where the socket takes it (an answer on an idle
+ * connection nearly always fits), without waiting a loop turn for the socket
+ * to be reported writable: that wait cost adding and removing the write event
+ * (two epoll_ctl) per answer. What is not sent goes to the bufferevent, which
+ * sends it when it can and reports errors as before. */
+static void send_answer(struct mpic_http_request *c, const char *head, size_t head_len, const char *body, size_t len)
+{
+    struct evbuffer *out = bufferevent_get_output(c->bev);
+    SSL *ssl = bufferevent_openssl_get_ssl(c->bev);
+    bool queued = evbuffer_get_length(out) > 0;   /* order first: after a 100 Continue not yet sent */
+    if (ssl == NULL && !queued) {
+        struct iovec iov[2] = { { (void *)head, head_len }, { (void *)body, len } };
+        struct msghdr mh = { .msg_iov = iov, .msg_iovlen = 2 };
+        ssize_t n = sendmsg(bufferevent_getfd(c->bev), &mh, MSG_NOSIGNAL | MSG_DONTWAIT);
+        size_t sent = n > 0 ? (size_t)n : 0;
+        if (sent < head_len) {
+            evbuffer_add(out, head + sent, head_len - sent);
+            evbuffer_add(out, body, len);
+        } else if (sent < head_len + len) {
+            evbuffer_add(out, body + (sent - head_len), head_len + len - sent);
+        } else {
+            bufferevent_trigger(c->bev, EV_WRITE, BEV_TRIG_DEFER_CALLBACKS);
+        }
+        return;
+    }
+    size_t total = head_len + len;
+    if (ssl != NULL && !queued && total <= TLS_SEND_NOW_MAX) {
+        /* One buffer, so that the answer is one TLS record and one write(). */
+        char *buf = malloc(total);
+        if (buf != NULL) {
+            memcpy(buf, head, head_len);
+            memcpy(buf + head_len, body, len);
+            ERR_clear_error();
+            if (SSL_write(ssl, buf, (int)total) == (int)total) {
+                free(buf);
+                bufferevent_trigger(c->bev, EV_WRITE, BEV_TRIG_DEFER_CALLBACKS);
+                return;
+            }
+            ERR_clear_error();
+            /* Exactly these bytes, as one piece: the retry OpenSSL requires. */
+            if (evbuffer_add_reference(out, buf, total, free_buffer, NULL) == 0)
+                return;
+            free(buf);
+        }
+    }
+    evbuffer_add(out, head, head_len);
+    evbuffer_add(out, body, len);
+}
+
 void mpic_http_reply(struct mpic_http_request *c, int code, const char *reason, const char *body, size_t len)
 {
     mpic_http_reply_as(c, code, reason, "application/json", body, len);
@@ -162,16 +223,15 @@ void mpic_http_reply_as(struct mpic_http_request *c, int code, const char *reaso
                 mpic_http_msg_keep_alive(&c->msg);
     const char *connection = !keep ? "Connection: close\r\n"
                              : c->msg.parser.http_minor == 0 ? "Connection: keep-alive\r\n" : "";
-    struct evbuffer *out = bufferevent_get_output(c->bev);
-    evbuffer_add_printf(out, "HTTP/1.1 %d %s\r\nContent-Type: %s\r\nContent-Length: %zu\r\n"
-                        "Date: %s\r\n%s%.*s\r\n", code, reason, type, len, http_date(), connection, (int)c->extra_len,
-                        c->extra);
-    evbuffer_add(out, body, len);
+    char head[512];
+    int n = snprintf(head, sizeof head, "HTTP/1.1 %d %s\r\nContent-Type: %s\r\nContent-Length: %zu\r\n"
+                     "Date: %s\r\n%s%.*s\r\n", code, reason, type, len, http_date(), connection, (int)c->extra_len,
+                     c->extra);
     c->extra_len = 0;
     c->close = !keep;
     c->state = ST_WRITE;
-    bufferevent_disable(c->bev, EV_READ);
     arm(c->timer, c->srv->lim.body_timeout_ms);   /* for a client that does not read its answer */
+    send_answer(c, head, n > 0 && (size_t)n < sizeof head ? (size_t)n : 0, body, len);
 }
 
 /* The server's own refusals: JSON like every other answer, then close. */
@@ -192,7 +252,6 @@ static void dispatch(struct mpic_http_request *c)
 {
     c->state = ST_HANDLER;
     evtimer_del(c->timer);
-    bufferevent_disable(c->bev, EV_READ);
     c->srv->cfg.on_request(c, c->srv->cfg.arg);
 }
 
@@ -274,11 +333,17 @@ static void linger(struct mpic_http_request *c)
 static void on_read(struct bufferevent *bev, void *arg)
 {
     struct mpic_http_request *c = arg;
+    struct evbuffer *in = bufferevent_get_input(bev);
     if (c->state == ST_LINGER) {
-        struct evbuffer *in = bufferevent_get_input(bev);
         evbuffer_drain(in, evbuffer_get_length(in));
         return;
     }
+    /* Reading stays on while a request is held or answered (turning it off
+     * and on cost two epoll_ctl per request): what arrives meanwhile waits
+     * for the next request, and past a head's worth reading pauses until the
+     * connection is idle again. */
+    if ((c->state == ST_HANDLER || c->state == ST_WRITE) && evbuffer_get_length(in) >= c->srv->lim.max_header_bytes)
+        bufferevent_disable(bev, EV_READ);
     process(c);
 }
 
@@ -296,7 +361,7 @@ static void on_write(struct bufferevent *bev, void *arg)
     mpic_http_msg_reset(&c->msg);
     c->state = ST_IDLE;
     arm(c->timer, c->srv->lim.idle_timeout_ms);
-    bufferevent_enable(bev, EV_READ);
+    bufferevent_enable(bev, EV_READ);   /* after a pause in on_read; otherwise no system call */
     process(c);   /* a pipelined request may be waiting in the buffer already */
 }
 
@@ -305,6 +370,15 @@ static void on_event(struct bufferevent *bev, short what, void *arg)
     struct mpic_http_request *c = arg;
     if (!(what & (BEV_EVENT_EOF | BEV_EVENT_ERROR | BEV_EVENT_TIMEOUT)))
         return;
+    /* The client has sent all it will (it may have half-closed): its answer
+     * still goes out, and the connection closes after it. The OpenSSL
+     * bufferevent stops writing at an EOF: an answer partly sent resumes. */
+    if (what == (BEV_EVENT_EOF | BEV_EVENT_READING) && (c->state == ST_HANDLER || c->state == ST_WRITE)) {
+        c->close = true;
+        if (evbuffer_get_length(bufferevent_get_output(bev)) > 0)
+            bufferevent_enable(bev, EV_WRITE);
+        return;
+    }
     if (c->state == ST_HANDLER) {   /* freed when the daemon answers */
         bufferevent_free(c->bev);
         c->bev = NULL;

@@ -17,6 +17,7 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <event2/event_struct.h>
 #include <netinet/in.h>
 #include <openssl/rand.h>
 #include <stdio.h>
@@ -39,6 +40,13 @@ struct mpic_resolver {
     unsigned timeout_ms;
     unsigned tries;
     struct mpic_dns_query *pending;     /* doubly linked, so free() can cancel them */
+    /* Query IDs drawn ahead from the CSPRNG: each RAND_bytes call costs a
+     * getpid() (OpenSSL's fork check), one per query was measurable. */
+    uint8_t ids[256];
+    size_t ids_left;
+    /* Where queries are encoded: ldns_pkt2wire takes a fresh 64 KB buffer
+     * each time, and freeing it shrank the heap (a brk() per query). */
+    ldns_buffer *enc;
     uint8_t udp_buf[MAX_MESSAGE];       /* scratch for one datagram at a time */
 };
 
@@ -52,15 +60,16 @@ struct mpic_dns_query {
     void *arg;
     char *name;
     ldns_rr_type type;
-    ldns_pkt *question;         /* the query; its ID changes per try */
-    uint16_t id;
-    uint8_t *wire;              /* current try's message */
+    ldns_pkt *question;         /* the query, for matching replies */
+    uint16_t id;                /* the current try's */
+    uint8_t *wire;              /* the query encoded once; each try writes its ID in */
     size_t wire_len;
     unsigned tries_used;
     const struct mpic_dns_server *server;
     int fd;
     enum try_phase phase;
-    struct event *io;
+    struct event io;            /* on fd; assigned per socket, valid while io_set */
+    bool io_set;
     struct event *timer;        /* the current try's timeout */
     struct event *kick;         /* zero delay: starts the first try from the loop */
     bool bad_seen;              /* the current try saw replies we rejected */
@@ -100,7 +109,8 @@ struct mpic_resolver *mpic_resolver_new(struct event_base *base, const struct mp
         return NULL;
     }
     r->servers = calloc(cfg->resolvers.n, sizeof *r->servers);
-    if (r->servers == NULL) {
+    r->enc = ldns_buffer_new(512);
+    if (r->servers == NULL || r->enc == NULL) {
         mpic_error_set(err, "DNS resolver: out of memory");
         goto fail;
     }
@@ -112,18 +122,26 @@ struct mpic_resolver *mpic_resolver_new(struct event_base *base, const struct mp
     return r;
 
 fail:
+    if (r->enc != NULL)
+        ldns_buffer_free(r->enc);
     free(r->servers);
     free(r);
     return NULL;
 }
 
+/* The event goes before its descriptor, whose number socket() may reuse. */
+static void drop_io(struct mpic_dns_query *q)
+{
+    if (q->io_set) {
+        event_del(&q->io);
+        q->io_set = false;
+    }
+}
+
 /* Releases what the current try holds: socket, I/O event, TCP buffers, timer. */
 static void end_try(struct mpic_dns_query *q)
 {
-    if (q->io != NULL) {
-        event_free(q->io);
-        q->io = NULL;
-    }
+    drop_io(q);
     if (q->fd >= 0) {
         close(q->fd);
         q->fd = -1;
@@ -134,8 +152,6 @@ static void end_try(struct mpic_dns_query *q)
     q->out = NULL;
     free(q->in);
     q->in = NULL;
-    free(q->wire);
-    q->wire = NULL;
     q->out_len = q->out_off = q->hdr_got = q->in_len = q->in_got = 0;
     q->phase = PHASE_IDLE;
 }
@@ -148,6 +164,7 @@ static void query_free(struct mpic_dns_query *q)
     if (q->kick != NULL)
         event_free(q->kick);
     ldns_pkt_free(q->question);
+    free(q->wire);
     free(q->name);
     free(q);
 }
@@ -272,20 +289,17 @@ static void on_timeout(evutil_socket_t fd, short what, void *arg)
 
 static int set_io(struct mpic_dns_query *q, short events, event_callback_fn fn)
 {
-    if (q->io != NULL)
-        event_free(q->io);
-    q->io = event_new(q->r->base, q->fd, events | EV_PERSIST, fn, q);
-    if (q->io == NULL || event_add(q->io, NULL) < 0)
+    drop_io(q);
+    if (event_assign(&q->io, q->r->base, q->fd, events | EV_PERSIST, fn, q) < 0 || event_add(&q->io, NULL) < 0)
         return -1;
+    q->io_set = true;
     return 0;
 }
 
 /* The UDP answer was truncated: same server, same try and budget, over TCP. */
 static void start_tcp(struct mpic_dns_query *q)
 {
-    /* The event goes before its descriptor, whose number socket() may reuse. */
-    event_free(q->io);
-    q->io = NULL;
+    drop_io(q);
     close(q->fd);
     q->fd = socket(q->server->addr.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
     if (q->fd < 0) {
@@ -439,15 +453,17 @@ static void on_tcp_event(evutil_socket_t fd, short what, void *arg)
  * q->last_detail) when the try cannot even start. */
 static int start_udp(struct mpic_dns_query *q)
 {
-    if (RAND_bytes((unsigned char *)&q->id, sizeof q->id) != 1) {
-        snprintf(q->last_detail, sizeof q->last_detail, "no random query ID");
-        return -1;
+    struct mpic_resolver *r = q->r;
+    if (r->ids_left < sizeof q->id) {
+        if (RAND_bytes(r->ids, sizeof r->ids) != 1) {
+            snprintf(q->last_detail, sizeof q->last_detail, "no random query ID");
+            return -1;
+        }
+        r->ids_left = sizeof r->ids;
     }
-    ldns_pkt_set_id(q->question, q->id);
-    if (ldns_pkt2wire(&q->wire, q->question, &q->wire_len) != LDNS_STATUS_OK) {
-        snprintf(q->last_detail, sizeof q->last_detail, "cannot encode the query");
-        return -1;
-    }
+    r->ids_left -= sizeof q->id;
+    q->id = ldns_read_uint16(r->ids + r->ids_left);
+    ldns_write_uint16(q->wire, q->id);
     q->fd = socket(q->server->addr.ss_family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
     const char *op = "UDP socket";
     if (q->fd < 0)
@@ -491,6 +507,28 @@ static void try_next(struct mpic_dns_query *q)
     finish_failed(q);
 }
 
+/* q->wire: the question in wire format, encoded in the resolver's buffer. */
+static int encode_query(struct mpic_resolver *r, struct mpic_dns_query *q)
+{
+    ldns_buffer_clear(r->enc);
+    if (ldns_pkt2buffer_wire(r->enc, q->question) != LDNS_STATUS_OK ||
+        ldns_buffer_position(r->enc) < LDNS_HEADER_SIZE) {
+        /* A buffer that once failed to grow stays failed: later queries get a new one. */
+        ldns_buffer *fresh = ldns_buffer_new(512);
+        if (fresh != NULL) {
+            ldns_buffer_free(r->enc);
+            r->enc = fresh;
+        }
+        return -1;
+    }
+    q->wire_len = ldns_buffer_position(r->enc);
+    q->wire = malloc(q->wire_len);
+    if (q->wire == NULL)
+        return -1;
+    memcpy(q->wire, ldns_buffer_begin(r->enc), q->wire_len);
+    return 0;
+}
+
 static void on_kick(evutil_socket_t fd, short what, void *arg)
 {
     try_next(arg);
@@ -530,6 +568,10 @@ struct mpic_dns_query *mpic_resolver_query(struct mpic_resolver *r, const char *
     ldns_pkt_set_ad(q->question, true);
     ldns_pkt_set_edns_udp_size(q->question, EDNS_UDP_SIZE);
     ldns_pkt_set_edns_do(q->question, true);
+    if (encode_query(r, q) < 0) {
+        mpic_error_set(err, "DNS query for %s: cannot encode the query", name);
+        goto fail;
+    }
     q->timer = evtimer_new(r->base, on_timeout, q);
     q->kick = evtimer_new(r->base, on_kick, q);
     if (q->name == NULL || q->timer == NULL || q->kick == NULL) {
@@ -572,6 +614,7 @@ void mpic_resolver_free(struct mpic_resolver *r)
         return;
     while (r->pending != NULL)
         mpic_resolver_cancel(r->pending);
+    ldns_buffer_free(r->enc);
     free(r->servers);
     free(r);
 }
