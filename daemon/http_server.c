@@ -223,7 +223,9 @@ void mpic_http_reply_as(struct mpic_http_request *c, int code, const char *reaso
                 mpic_http_msg_keep_alive(&c->msg);
     const char *connection = !keep ? "Connection: close\r\n"
                              : c->msg.parser.http_minor == 0 ? "Connection: keep-alive\r\n" : "";
-    char head[512];
+    /* The status line, our constant type and reason, the date and the added
+     * fields (at most sizeof extra) fit with room to spare. */
+    char head[320 + sizeof c->extra];
     int n = snprintf(head, sizeof head, "HTTP/1.1 %d %s\r\nContent-Type: %s\r\nContent-Length: %zu\r\n"
                      "Date: %s\r\n%s%.*s\r\n", code, reason, type, len, http_date(), connection, (int)c->extra_len,
                      c->extra);
@@ -483,7 +485,7 @@ static void on_retry(evutil_socket_t fd, short what, void *arg)
     listener_update(arg);
 }
 
-static void raise_nofile(unsigned max_connections)
+static void raise_nofile(unsigned max_connections, unsigned other_fds)
 {
     struct rlimit rl;
     if (getrlimit(RLIMIT_NOFILE, &rl) != 0)
@@ -493,9 +495,9 @@ static void raise_nofile(unsigned max_connections)
         setrlimit(RLIMIT_NOFILE, &rl);
         getrlimit(RLIMIT_NOFILE, &rl);
     }
-    if (rl.rlim_cur != RLIM_INFINITY && rl.rlim_cur < (rlim_t)max_connections + FD_RESERVE)
-        mpic_log(MPIC_LOG_WARN, "fd_limit_low", "max_connections=%u nofile=%llu message=\"accept errors will pause"
-                 " the listener before max_connections is reached\"", max_connections,
+    if (rl.rlim_cur != RLIM_INFINITY && rl.rlim_cur < (rlim_t)max_connections + other_fds + FD_RESERVE)
+        mpic_log(MPIC_LOG_WARN, "fd_limit_low", "max_connections=%u other=%u nofile=%llu message=\"accept errors will"
+                 " pause the listener, or calls fail, before max_connections is reached\"", max_connections, other_fds,
                  (unsigned long long)rl.rlim_cur);
 }
 
@@ -518,7 +520,7 @@ struct mpic_http_server *mpic_http_server_new(struct event_base *base, const str
         mpic_error_set(err, "cannot listen on %s: not an IP address", cfg->host);
         return NULL;
     }
-    raise_nofile(cfg->limits->max_connections);
+    raise_nofile(cfg->limits->max_connections, cfg->other_fds);
     struct mpic_http_server *s = calloc(1, sizeof *s);
     if (s == NULL || (s->retry = evtimer_new(base, on_retry, s)) == NULL ||
         (s->calm = evtimer_new(base, on_calm, s)) == NULL) {

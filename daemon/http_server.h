@@ -30,6 +30,10 @@ struct mpic_http_server_config {
     SSL_CTX *ssl_ctx;                       /* NULL: plain HTTP */
     const struct mpic_http_limits *limits;
     size_t max_body_bytes;
+    /* Descriptors the daemon holds besides its clients' beyond a small reserve
+     * (the orchestrator's connections to its agents), for the start-up check
+     * of the open-file limit. */
+    unsigned other_fds;
     /* The head is in and passed the server's checks: answer now to refuse
      * (the body is then never read, and the connection closes when one was
      * announced), or return without answering to have the body read. */

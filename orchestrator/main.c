@@ -600,6 +600,7 @@ static int start(struct orchestrator *o)
     struct mpic_http_server_config hc = {
         .host = oc->listen_host, .port = oc->listen_port, .ssl_ctx = o->ssl_ctx, .limits = &oc->http,
         .max_body_bytes = oc->max_body_bytes, .on_head = on_head, .on_request = on_request, .arg = o,
+        .other_fds = oc->agent_connections * (unsigned)(o->snap->cfg.n_perspectives + (oc->primary != NULL)),
     };
     if ((o->http = mpic_http_server_new(o->base, &hc, &err)) == NULL) {
         mpic_log(MPIC_LOG_ERROR, "startup_failed", "error=\"%s\"", err.msg);
