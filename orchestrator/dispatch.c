@@ -104,18 +104,13 @@ static void call_free(struct mpic_call *c)
     free(c);
 }
 
-/* A running call leaves its lane: its handle goes idle and the first waiting
- * call of the lane takes the free place. */
-static void call_finish(struct mpic_call *c)
+/* A running call leaves its lane: its handle goes idle and its place is free
+ * for the first waiting call (start_next, once the call is done with). */
+static void leave_lane(struct mpic_call *c)
 {
-    struct agent_lane *lane = c->lane;
-    if (c->h != NULL) {
-        handle_release(c->d, c->h);
-        c->h = NULL;
-        lane->running--;
-    }
-    call_free(c);
-    start_next(lane);
+    handle_release(c->d, c->h);
+    c->h = NULL;
+    c->lane->running--;
 }
 
 static void on_done(CURL *easy, CURLcode rc, void *arg)
@@ -134,9 +129,7 @@ static void on_done(CURL *easy, CURLcode rc, void *arg)
     }
     /* Off the lane before the callback, which may post or cancel other calls of it. */
     struct agent_lane *lane = c->lane;
-    handle_release(c->d, c->h);
-    c->h = NULL;
-    lane->running--;
+    leave_lane(c);
     c->cb(e ? 0 : status, c->reply ? c->reply : "", c->reply_len, e, c->arg);
     call_free(c);
     start_next(lane);
@@ -389,7 +382,9 @@ void mpic_call_cancel(struct mpic_call *c)
     struct agent_lane *lane = c->lane;
     if (c->h != NULL) {
         mpic_curl_loop_remove(c->d->loop, c->h->easy);
-        call_finish(c);
+        leave_lane(c);
+        call_free(c);
+        start_next(lane);
         return;
     }
     /* Still waiting: out of the queue. */
