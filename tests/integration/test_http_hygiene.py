@@ -20,7 +20,7 @@ import time
 import pytest
 import requests
 
-from conftest import AGENT_CODES, build_dir, read_until_close
+from conftest import AGENT_CODES, build_dir, parse_http_answer, read_until_close
 
 
 def read_answer(sock, timeout=15):
@@ -28,14 +28,9 @@ def read_answer(sock, timeout=15):
 
 
 def parse(buf):
-    head, _, body = buf.partition(b"\r\n\r\n")
-    lines = head.decode("latin-1").split("\r\n")
-    assert lines[0].startswith("HTTP/1.1 "), f"not an HTTP answer: {buf[:300]!r}"
-    headers = {}
-    for h in lines[1:]:
-        k, _, v = h.partition(":")
-        headers[k.strip().lower()] = v.strip()
-    return int(lines[0].split()[1]), headers, body[:int(headers.get("content-length", len(body)))]
+    """parse_http_answer, for an answer that must be HTTP/1.1."""
+    assert buf.startswith(b"HTTP/1.1 "), f"not an HTTP/1.1 answer: {buf[:300]!r}"
+    return parse_http_answer(buf)
 
 
 def assert_json(buf, status):
